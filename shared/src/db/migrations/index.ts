@@ -1,0 +1,5 @@
+import type { Migration } from '../migrate.js';
+import { coreSchema } from './001-core.js';
+
+/** Every migration in the order it is applied. Append only: never edit an applied one. */
+export const migrations: Migration[] = [coreSchema];

@@ -1,0 +1,54 @@
+import pg from 'pg';
+
+export type Pool = pg.Pool;
+export type PoolClient = pg.PoolClient;
+
+export interface PoolOptions {
+  /** Connection URL, e.g. postgres://user@127.0.0.1:5432/cmlrec */
+  connectionString: string;
+  /**
+   * PostgreSQL schema that holds cml-rec's tables (default `public`). Tests give every run
+   * its own schema so that they never see each other's rows.
+   */
+  schema?: string;
+  /** Upper bound on open connections. */
+  max?: number;
+}
+
+/** A pg pool whose connections all use the configured schema. */
+export function createPool({ connectionString, schema, max = 10 }: PoolOptions): Pool {
+  const options = schema ? `-c search_path=${quoteIdentifier(schema)}` : undefined;
+  const pool = new pg.Pool({ connectionString, options, max });
+
+  // An idle client whose server connection dies (restart, pg_terminate_backend) emits an
+  // error on the pool; without a listener that would crash the process. The next query
+  // gets a fresh connection, so there is nothing more to do here.
+  pool.on('error', () => undefined);
+  return pool;
+}
+
+/** Runs `work` inside one transaction on one connection, rolling back when it throws. */
+export async function withTransaction<T>(
+  pool: Pool,
+  work: (client: PoolClient) => Promise<T>,
+): Promise<T> {
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    const result = await work(client);
+    await client.query('COMMIT');
+    return result;
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw error;
+  } finally {
+    client.release();
+  }
+}
+
+export function quoteIdentifier(name: string): string {
+  if (!/^[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(name)) {
+    throw new Error(`invalid SQL identifier ${JSON.stringify(name)}: use letters, digits and _`);
+  }
+  return `"${name}"`;
+}
