@@ -43,3 +43,21 @@ export function dedupeKey(interaction: Interaction): string {
   const { userId, itemId, eventType, occurredAt } = interaction;
   return `nk:${eventType}:${occurredAt.getTime()}:${userId.length}:${userId}:${itemId}`;
 }
+
+/** Implicit events that signal interest whatever their weight. */
+export const POSITIVE_EVENT_TYPES: readonly EventType[] = [
+  'view',
+  'click',
+  'like',
+  'add_to_cart',
+  'purchase',
+];
+
+/**
+ * The training signal: a rating counts as positive at or above `minRating` (MovieLens
+ * convention: 4 of 5); implicit events count whatever their weight; dislikes never do.
+ */
+export function isPositive(eventType: EventType, weight: number, minRating: number): boolean {
+  if (eventType === 'rating') return weight >= minRating;
+  return POSITIVE_EVENT_TYPES.includes(eventType);
+}
