@@ -19,7 +19,7 @@ const usage = `usage:
                           [--map user=COL,item=COL,rating=COL,weight=COL,type=COL,timestamp=COL,eventId=COL]
                           [--delimiter ,] [--event-type TYPE] [--source NAME] [--json]
   cml-import items <file> [--format ${ITEM_FORMATS.join('|')}] [--map item=COL,tag=COL] [--json]
-  cml-import movielens <dir>   (u.data or ratings.dat, plus u.item when present) [--json]
+  cml-import movielens <dir>   (u.data or ratings.dat, plus u.item and tags.csv when present) [--json]
 
 The database is DATABASE_URL, or the embedded PostgreSQL when it is unset. Every rejected
 line is logged with its file, line number and reason; re-importing a file is harmless.`;
@@ -127,11 +127,12 @@ async function importMovieLensFolder(
   if (!ratings) throw new UsageError(`${folder} has neither u.data nor ratings.dat`);
 
   const summaries: object[] = [];
-  const itemsFile = path.join(folder, 'u.item');
-  if (existsSync(itemsFile)) {
-    summaries.push(
-      await importItemFeatures(pool, { file: itemsFile, format: 'movielens-items', onRejected }),
-    );
+  const itemFiles = [
+    { file: path.join(folder, 'u.item'), format: 'movielens-items' as const },
+    { file: path.join(folder, 'tags.csv'), format: 'tags-csv' as const },
+  ];
+  for (const { file, format } of itemFiles.filter((candidate) => existsSync(candidate.file))) {
+    summaries.push(await importItemFeatures(pool, { file, format, onRejected }));
   }
   summaries.push(
     await importInteractions(pool, {
