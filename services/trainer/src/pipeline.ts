@@ -18,6 +18,11 @@ export interface PipelineOptions {
   splitSeed: number;
   /** Cut-offs reported by the evaluation. */
   ks: number[];
+  /**
+   * Called once on the freshly initialised tables before the first epoch, e.g. to warm-start
+   * known users and items from the active version's vectors.
+   */
+  prepare?: (state: CmlState, dataset: Dataset) => void | Promise<void>;
 }
 
 export interface EpochReport extends PassStats {
@@ -39,14 +44,15 @@ export interface PipelineResult {
  * Split, train CML, and evaluate it beside the popularity baseline on the same split with the
  * same exact full-catalogue evaluation.
  */
-export function trainAndEvaluate(
+export async function trainAndEvaluate(
   dataset: Dataset,
   options: PipelineOptions,
   onEpoch: (report: EpochReport) => void = () => undefined,
-): PipelineResult {
+): Promise<PipelineResult> {
   const { hyperparameters: hp, testFraction, splitSeed, ks } = options;
   const split = splitPerUser(dataset.positives, { testFraction, seed: splitSeed });
   const state = createCmlState(dataset.users.size, dataset.items.size, hp);
+  await options.prepare?.(state, dataset);
   const trainer = new SerialCmlTrainer(state, split.train, hp);
 
   const epochs: EpochReport[] = [];

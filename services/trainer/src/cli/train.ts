@@ -29,7 +29,7 @@ async function main(): Promise<void> {
     if (snapshot.dataset.positives.numPairs === 0) {
       throw new Error('no positive interactions to train on: import data first (see cml-import)');
     }
-    const result = runPipeline(snapshot.dataset, options);
+    const result = await runPipeline(snapshot.dataset, options);
     const metrics = metricsRecord(result.evaluation, result.trainSeconds);
     const store = new FileArtifactStore(
       process.env.ARTIFACT_DIR ?? path.join(config.dataDir, 'artifacts'),
@@ -64,7 +64,7 @@ async function trainFromFile(options: TrainOptions, file: string): Promise<void>
     options.minRating,
     (line, reason) => logger.warn({ file, line, reason }, 'rejected line'),
   );
-  const result = runPipeline(dataset, options);
+  const result = await runPipeline(dataset, options);
   const summary = {
     dataset: {
       file,
@@ -93,10 +93,10 @@ async function trainFromFile(options: TrainOptions, file: string): Promise<void>
   printResult(options, summary, result.evaluation);
 }
 
-function runPipeline(dataset: Dataset, options: TrainOptions) {
+async function runPipeline(dataset: Dataset, options: TrainOptions) {
   const { hyperparameters, testFraction, splitSeed } = options;
   const bar = new ProgressBar('training', hyperparameters.epochs);
-  const result = trainAndEvaluate(
+  const result = await trainAndEvaluate(
     dataset,
     { hyperparameters, testFraction, splitSeed, ks: KS },
     (report: EpochReport) => {
