@@ -66,16 +66,25 @@ function centre(rows: ArrayLike<number>, numRows: number, dim: number): Float64A
   return centred;
 }
 
-/** (1/N) Yᵀ Y for centred Y, filling the upper triangle and mirroring it. */
+/**
+ * (1/N) Yᵀ Y for centred Y. Accumulates the upper triangle row by row, four columns at a
+ * time (independent accumulators), then mirrors it.
+ */
 function covarianceMatrix(centred: Float64Array, numRows: number, dim: number): Float64Array {
   const covariance = new Float64Array(dim * dim);
   for (let n = 0; n < numRows; n++) {
     const offset = n * dim;
     for (let a = 0; a < dim; a++) {
       const value = centred[offset + a];
-      if (value === 0) continue;
       const rowOffset = a * dim;
-      for (let b = a; b < dim; b++) covariance[rowOffset + b] += value * centred[offset + b];
+      let b = a;
+      for (; b + 3 < dim; b += 4) {
+        covariance[rowOffset + b] += value * centred[offset + b];
+        covariance[rowOffset + b + 1] += value * centred[offset + b + 1];
+        covariance[rowOffset + b + 2] += value * centred[offset + b + 2];
+        covariance[rowOffset + b + 3] += value * centred[offset + b + 3];
+      }
+      for (; b < dim; b++) covariance[rowOffset + b] += value * centred[offset + b];
     }
   }
   for (let a = 0; a < dim; a++) {
@@ -87,7 +96,7 @@ function covarianceMatrix(centred: Float64Array, numRows: number, dim: number): 
   return covariance;
 }
 
-/** out = scale · Y · M for Y (N×D) and symmetric M (D×D). */
+/** out = scale · Y · M for Y (N×D) and M (D×D), four output columns at a time. */
 function multiplyRows(
   rows: Float64Array,
   matrix: Float64Array,
@@ -101,9 +110,15 @@ function multiplyRows(
     const offset = n * dim;
     for (let a = 0; a < dim; a++) {
       const value = rows[offset + a] * scale;
-      if (value === 0) continue;
       const matrixOffset = a * dim;
-      for (let b = 0; b < dim; b++) out[offset + b] += value * matrix[matrixOffset + b];
+      let b = 0;
+      for (; b + 3 < dim; b += 4) {
+        out[offset + b] += value * matrix[matrixOffset + b];
+        out[offset + b + 1] += value * matrix[matrixOffset + b + 1];
+        out[offset + b + 2] += value * matrix[matrixOffset + b + 2];
+        out[offset + b + 3] += value * matrix[matrixOffset + b + 3];
+      }
+      for (; b < dim; b++) out[offset + b] += value * matrix[matrixOffset + b];
     }
   }
 }

@@ -1,6 +1,5 @@
 import { Random } from '../util/random.js';
 import { covarianceLoss } from './covariance.js';
-import { squaredDistance } from './hinge.js';
 import { createOptimizer, type OptimizerState, type RowOptimizer } from './optimizer.js';
 import type { UserItemSets } from './positives.js';
 import type { EmbeddingTables } from './tables.js';
@@ -49,27 +48,37 @@ export class CmlEngine {
   private readonly random: Random;
   private readonly userOptimizer: RowOptimizer;
   private readonly itemOptimizer: RowOptimizer;
+  private readonly userRow: Float64Array;
   private readonly gradUser: Float64Array;
   private readonly gradPositive: Float64Array;
   private readonly gradNegative: Float64Array;
   private readonly batchRows: Int32Array;
   private batchRowCount = 0;
+  private readonly covariance: CovarianceWorkspace;
 
   constructor(
     private readonly tables: EmbeddingTables,
     private readonly positives: UserItemSets,
     optimizerStates: { users: OptimizerState; items: OptimizerState },
+    private readonly itemSquaredNorms: Float32Array,
     private readonly options: EngineOptions,
     seed: number,
   ) {
     checkOptions(options);
+    const { dim } = tables;
     this.random = new Random(seed);
     this.userOptimizer = createOptimizer(optimizerStates.users);
     this.itemOptimizer = createOptimizer(optimizerStates.items);
-    this.gradUser = new Float64Array(tables.dim);
-    this.gradPositive = new Float64Array(tables.dim);
-    this.gradNegative = new Float64Array(tables.dim);
+    this.userRow = new Float64Array(dim);
+    this.gradUser = new Float64Array(dim);
+    this.gradPositive = new Float64Array(dim);
+    this.gradNegative = new Float64Array(dim);
     this.batchRows = new Int32Array(3 * options.batchSize);
+    this.covariance = new CovarianceWorkspace(
+      options.covarianceRows,
+      dim,
+      tables.numUsers + tables.numItems,
+    );
   }
 
   /** Trains on pairs `order[start..end)`, where pair p is (pairUsers[p], pairItems[p]). */
@@ -100,21 +109,38 @@ export class CmlEngine {
     return stats;
   }
 
-  /** One positive pair: returns its weighted hinge (0 when no sampled negative violates). */
+  /**
+   * One positive pair: returns its weighted hinge (0 when no sampled negative violates).
+   *
+   * Distances use d(u,v)² = ‖u‖² + ‖v‖² − 2u·v with cached item norms and the user row copied
+   * once into float64: a dot product per negative instead of a difference and a square, which
+   * measured about a third faster than `squaredDistance` in this loop.
+   */
   private trainPair(user: number, item: number): number {
     const { dim, users, items, numItems } = this.tables;
     const { margin, numNegatives } = this.options;
+    const userRow = this.userRow;
+    const norms = this.itemSquaredNorms;
     const userOffset = user * dim;
-    const positiveDistance = squaredDistance(users, userOffset, items, item * dim, dim);
+    let userSquaredNorm = 0;
+    for (let d = 0; d < dim; d++) {
+      const value = users[userOffset + d];
+      userRow[d] = value;
+      userSquaredNorm += value * value;
+    }
+    const positiveDistance =
+      userSquaredNorm + norms[item] - 2 * dot(userRow, items, item * dim, dim);
 
     let violators = 0;
     let hardest = NO_ROW;
     let hardestDistance = Infinity;
+    const threshold = positiveDistance + margin;
     for (let s = 0; s < numNegatives; s++) {
       const negative = this.sampleNegative(user);
       if (negative === NO_ROW) break;
-      const negativeDistance = squaredDistance(users, userOffset, items, negative * dim, dim);
-      if (negativeDistance < positiveDistance + margin) violators++;
+      const negativeDistance =
+        userSquaredNorm + norms[negative] - 2 * dot(userRow, items, negative * dim, dim);
+      if (negativeDistance < threshold) violators++;
       if (negativeDistance < hardestDistance) {
         hardestDistance = negativeDistance;
         hardest = negative;
@@ -123,15 +149,14 @@ export class CmlEngine {
     if (violators === 0) return 0;
 
     const weight = warpWeight(estimateRank(numItems, violators, numNegatives));
-    const slack = margin + positiveDistance - hardestDistance;
     this.applyTriplet(user, item, hardest, weight);
-    return weight * slack;
+    return weight * (threshold - hardestDistance);
   }
 
   /** ∂/∂u = 2w(v_k − v_i), ∂/∂v_i = 2w(v_i − u), ∂/∂v_k = 2w(u − v_k), all from the old values. */
   private applyTriplet(user: number, positive: number, negative: number, weight: number): void {
-    const { dim, users, items } = this.tables;
-    const userOffset = user * dim;
+    const { dim, users, items, numUsers } = this.tables;
+    const userRow = this.userRow;
     const positiveOffset = positive * dim;
     const negativeOffset = negative * dim;
     const scale = 2 * weight;
@@ -139,7 +164,7 @@ export class CmlEngine {
     let positiveSquares = 0;
     let negativeSquares = 0;
     for (let d = 0; d < dim; d++) {
-      const u = users[userOffset + d];
+      const u = userRow[d];
       const vi = items[positiveOffset + d];
       const vk = items[negativeOffset + d];
       const gu = scale * (vk - vi);
@@ -153,10 +178,10 @@ export class CmlEngine {
       negativeSquares += gk * gk;
     }
     this.userOptimizer.step(users, user, this.gradUser, userSquares);
-    this.itemOptimizer.step(items, positive, this.gradPositive, positiveSquares);
-    this.itemOptimizer.step(items, negative, this.gradNegative, negativeSquares);
+    const norms = this.itemSquaredNorms;
+    norms[positive] = this.itemOptimizer.step(items, positive, this.gradPositive, positiveSquares);
+    norms[negative] = this.itemOptimizer.step(items, negative, this.gradNegative, negativeSquares);
 
-    const numUsers = this.tables.numUsers;
     this.batchRows[this.batchRowCount++] = user;
     this.batchRows[this.batchRowCount++] = numUsers + positive;
     this.batchRows[this.batchRowCount++] = numUsers + negative;
@@ -177,44 +202,119 @@ export class CmlEngine {
 
   /** λ_c · L_c on up to `covarianceRows` distinct rows touched by the batch; returns its value. */
   private covarianceStep(): number {
-    const { covarianceWeight, covarianceRows } = this.options;
+    const { covarianceWeight } = this.options;
     const count = this.batchRowCount;
     this.batchRowCount = 0;
     if (covarianceWeight === 0 || count < 2) return 0;
 
-    const rows = this.sampleDistinctRows(count, covarianceRows);
-    const { dim, users, items, numUsers } = this.tables;
-    const values = new Float64Array(rows.length * dim);
-    rows.forEach((row, n) => {
-      const [table, offset] = row < numUsers ? [users, row * dim] : [items, (row - numUsers) * dim];
-      for (let d = 0; d < dim; d++) values[n * dim + d] = table[offset + d];
-    });
+    const workspace = this.covariance;
+    const numRows = workspace.sample(this.batchRows, count, this.random);
+    if (numRows < 2) return 0;
 
-    const gradient = new Float64Array(rows.length * dim);
-    const loss = covarianceLoss(values, rows.length, dim, gradient);
-    const rowGradient = new Float64Array(dim);
-    rows.forEach((row, n) => {
+    const { dim, users, items, numUsers } = this.tables;
+    const { rows, values, gradient, rowGradient } = workspace;
+    for (let n = 0; n < numRows; n++) {
+      const row = rows[n];
+      const table = row < numUsers ? users : items;
+      const offset = (row < numUsers ? row : row - numUsers) * dim;
+      for (let d = 0; d < dim; d++) values[n * dim + d] = table[offset + d];
+    }
+
+    const used = numRows * dim;
+    const loss = covarianceLoss(values.subarray(0, used), numRows, dim, gradient.subarray(0, used));
+    for (let n = 0; n < numRows; n++) {
       let squares = 0;
       for (let d = 0; d < dim; d++) {
-        rowGradient[d] = covarianceWeight * gradient[n * dim + d];
-        squares += rowGradient[d] * rowGradient[d];
+        const value = covarianceWeight * gradient[n * dim + d];
+        rowGradient[d] = value;
+        squares += value * value;
       }
-      if (row < numUsers) this.userOptimizer.step(users, row, rowGradient, squares);
-      else this.itemOptimizer.step(items, row - numUsers, rowGradient, squares);
-    });
+      const row = rows[n];
+      if (row < numUsers) {
+        this.userOptimizer.step(users, row, rowGradient, squares);
+      } else {
+        const item = row - numUsers;
+        this.itemSquaredNorms[item] = this.itemOptimizer.step(items, item, rowGradient, squares);
+      }
+    }
     return covarianceWeight * loss;
   }
+}
 
-  private sampleDistinctRows(count: number, limit: number): number[] {
-    const distinct = [...new Set(this.batchRows.subarray(0, count))];
-    if (distinct.length <= limit) return distinct;
-    // Partial Fisher-Yates: the first `limit` entries become a uniform sample.
-    for (let n = 0; n < limit; n++) {
-      const pick = n + this.random.int(distinct.length - n);
-      [distinct[n], distinct[pick]] = [distinct[pick], distinct[n]];
-    }
-    return distinct.slice(0, limit);
+/** Buffers reused by every covariance step, so the hot loop allocates nothing. */
+class CovarianceWorkspace {
+  readonly rows: Int32Array;
+  readonly values: Float64Array;
+  readonly gradient: Float64Array;
+  readonly rowGradient: Float64Array;
+  /** stamp[row] === generation marks a row already taken in the current sample. */
+  private readonly stamp: Int32Array;
+  private generation = 0;
+
+  constructor(
+    private readonly limit: number,
+    dim: number,
+    totalRows: number,
+  ) {
+    this.rows = new Int32Array(limit);
+    this.values = new Float64Array(limit * dim);
+    this.gradient = new Float64Array(limit * dim);
+    this.rowGradient = new Float64Array(dim);
+    this.stamp = new Int32Array(totalRows);
   }
+
+  /**
+   * Fills `rows` with up to `limit` distinct rows drawn uniformly from `candidates[0..count)`
+   * (partial Fisher-Yates over the candidates); returns how many it took.
+   */
+  sample(candidates: Int32Array, count: number, random: Random): number {
+    this.generation++;
+    let taken = 0;
+    for (let n = 0; n < count && taken < this.limit; n++) {
+      const pick = n + random.int(count - n);
+      const row = candidates[pick];
+      candidates[pick] = candidates[n];
+      candidates[n] = row;
+      if (this.stamp[row] === this.generation) continue;
+      this.stamp[row] = this.generation;
+      this.rows[taken++] = row;
+    }
+    return taken;
+  }
+}
+
+/** u·v for a float64 user row and the item row at `offset`, with four accumulators. */
+function dot(row: Float64Array, table: Float32Array, offset: number, dim: number): number {
+  let sum0 = 0;
+  let sum1 = 0;
+  let sum2 = 0;
+  let sum3 = 0;
+  const unrolled = dim & ~3;
+  let d = 0;
+  for (; d < unrolled; d += 4) {
+    sum0 += row[d] * table[offset + d];
+    sum1 += row[d + 1] * table[offset + d + 1];
+    sum2 += row[d + 2] * table[offset + d + 2];
+    sum3 += row[d + 3] * table[offset + d + 3];
+  }
+  for (; d < dim; d++) sum0 += row[d] * table[offset + d];
+  return sum0 + sum1 + sum2 + sum3;
+}
+
+/** ‖v‖² of every item row: the cache `CmlEngine` keeps current as it updates rows. */
+export function computeSquaredNorms(
+  table: Float32Array,
+  dim: number,
+  out?: Float32Array,
+): Float32Array {
+  const numRows = table.length / dim;
+  const norms = out ?? new Float32Array(numRows);
+  for (let row = 0; row < numRows; row++) {
+    let sum = 0;
+    for (let d = 0; d < dim; d++) sum += table[row * dim + d] ** 2;
+    norms[row] = sum;
+  }
+  return norms;
 }
 
 function checkOptions(options: EngineOptions): void {

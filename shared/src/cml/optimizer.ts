@@ -8,9 +8,10 @@ import { allocateFloats } from './tables.js';
 export interface RowOptimizer {
   /**
    * Moves row `row` of `table` against `gradient` (length dim), then projects it into the
-   * unit ball. `squaredNorm` is ‖gradient‖², which the caller has already summed.
+   * unit ball. `squaredNorm` is ‖gradient‖², which the caller has already summed. Returns the
+   * row's squared norm after the step, so callers can keep a norm cache current.
    */
-  step(table: Float32Array, row: number, gradient: Float64Array, squaredNorm: number): void;
+  step(table: Float32Array, row: number, gradient: Float64Array, squaredNorm: number): number;
   /** The buffers worker threads need to rebuild this optimizer over shared memory. */
   readonly state: OptimizerState;
 }
@@ -63,7 +64,7 @@ export function createOptimizer(state: OptimizerState): RowOptimizer {
 class RowAdagrad implements RowOptimizer {
   constructor(readonly state: OptimizerState) {}
 
-  step(table: Float32Array, row: number, gradient: Float64Array, squaredNorm: number): void {
+  step(table: Float32Array, row: number, gradient: Float64Array, squaredNorm: number): number {
     const { dim, learningRate, squares } = this.state;
     squares[row] += squaredNorm / dim;
     const stepSize = learningRate / Math.sqrt(squares[row] + EPSILON);
@@ -75,7 +76,7 @@ class RowAdagrad implements RowOptimizer {
       table[offset + d] = value;
       rowSquaredNorm += value * value;
     }
-    rescaleIntoBall(table, offset, dim, rowSquaredNorm);
+    return rescaleIntoBall(table, offset, dim, rowSquaredNorm);
   }
 }
 
@@ -86,7 +87,7 @@ class RowAdagrad implements RowOptimizer {
 class RowAdam implements RowOptimizer {
   constructor(readonly state: OptimizerState) {}
 
-  step(table: Float32Array, row: number, gradient: Float64Array, squaredNorm: number): void {
+  step(table: Float32Array, row: number, gradient: Float64Array, squaredNorm: number): number {
     const { dim, learningRate, squares } = this.state;
     const moments = this.state.moments as Float32Array;
     const steps = this.state.steps as Float32Array;
@@ -106,18 +107,22 @@ class RowAdam implements RowOptimizer {
       table[offset + d] = value;
       rowSquaredNorm += value * value;
     }
-    rescaleIntoBall(table, offset, dim, rowSquaredNorm);
+    return rescaleIntoBall(table, offset, dim, rowSquaredNorm);
   }
 }
 
-/** The unit-ball projection, given the row's squared norm computed during its update. */
+/**
+ * The unit-ball projection, given the row's squared norm computed during its update; returns
+ * the squared norm after projection.
+ */
 function rescaleIntoBall(
   table: Float32Array,
   offset: number,
   dim: number,
   squaredNorm: number,
-): void {
-  if (squaredNorm <= 1) return;
+): number {
+  if (squaredNorm <= 1) return squaredNorm;
   const scale = 1 / Math.sqrt(squaredNorm);
   for (let d = 0; d < dim; d++) table[offset + d] *= scale;
+  return 1;
 }

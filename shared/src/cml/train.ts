@@ -1,8 +1,8 @@
 import { Random } from '../util/random.js';
-import { CmlEngine, type EngineOptions, type PassStats } from './engine.js';
+import { CmlEngine, computeSquaredNorms, type EngineOptions, type PassStats } from './engine.js';
 import { createOptimizerState, type OptimizerName, type OptimizerState } from './optimizer.js';
 import type { UserItemSets } from './positives.js';
-import { allFinite, initTables, type EmbeddingTables } from './tables.js';
+import { allFinite, allocateFloats, initTables, type EmbeddingTables } from './tables.js';
 
 export interface CmlHyperparameters extends EngineOptions {
   dim: number;
@@ -19,8 +19,8 @@ export const defaultHyperparameters: CmlHyperparameters = {
   optimizer: 'adagrad',
   numNegatives: 20,
   covarianceWeight: 1,
-  batchSize: 512,
-  covarianceRows: 256,
+  batchSize: 1024,
+  covarianceRows: 128,
   epochs: 10,
   seed: 42,
 };
@@ -29,6 +29,8 @@ export const defaultHyperparameters: CmlHyperparameters = {
 export interface CmlState {
   tables: EmbeddingTables;
   optimizer: { users: OptimizerState; items: OptimizerState };
+  /** ‖v_j‖² per item, kept current by the engines; recompute after editing tables directly. */
+  itemSquaredNorms: Float32Array;
 }
 
 export function createCmlState(
@@ -38,8 +40,10 @@ export function createCmlState(
   shared = false,
 ): CmlState {
   const { dim, seed, optimizer, learningRate } = hp;
+  const tables = initTables(numUsers, numItems, dim, { seed, shared });
   return {
-    tables: initTables(numUsers, numItems, dim, { seed, shared }),
+    tables,
+    itemSquaredNorms: computeSquaredNorms(tables.items, dim, allocateFloats(numItems, shared)),
     optimizer: {
       users: createOptimizerState(optimizer, numUsers, dim, learningRate, shared),
       items: createOptimizerState(optimizer, numItems, dim, learningRate, shared),
@@ -73,7 +77,16 @@ export class SerialCmlTrainer {
     private readonly train: UserItemSets,
     private readonly hp: CmlHyperparameters,
   ) {
-    this.engine = new CmlEngine(state.tables, train, state.optimizer, hp, hp.seed + 1);
+    // Tables may have been edited since creation (a warm start): refresh the norm cache.
+    computeSquaredNorms(state.tables.items, state.tables.dim, state.itemSquaredNorms);
+    this.engine = new CmlEngine(
+      state.tables,
+      train,
+      state.optimizer,
+      state.itemSquaredNorms,
+      hp,
+      hp.seed + 1,
+    );
     this.pairUsers = train.pairUsers();
     this.order = Int32Array.from({ length: train.numPairs }, (_, n) => n);
     this.random = new Random(hp.seed + 2);

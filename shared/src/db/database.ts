@@ -3,7 +3,6 @@ import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { loadEnvConfig } from '../config/env.js';
 import { redactUrl, type Logger } from '../logging/logger.js';
-import { startEmbeddedPostgres } from './embedded.js';
 import { migrate } from './migrate.js';
 import { createPool, type Pool } from './pool.js';
 
@@ -60,6 +59,9 @@ export async function openDatabase(config: DatabaseConfig, logger: Logger): Prom
   let stopServer: (() => Promise<void>) | undefined;
 
   if (!connectionString) {
+    // Imported only when needed: the embedded server's platform binaries are an optional
+    // dependency that production images leave out.
+    const { startEmbeddedPostgres } = await import('./embedded.js');
     const server = await startEmbeddedPostgres({
       dataDir: path.join(config.dataDir, 'postgres'),
       port: config.embeddedPort,
