@@ -5,6 +5,11 @@ import {
   createInteractionParser,
   type InteractionFormat,
 } from '@cml-rec/shared/data/interaction-formats';
+import {
+  itemParserFor,
+  mergeItemFeatures,
+  type ItemFeatures,
+} from '@cml-rec/shared/data/item-formats';
 import { readLines } from '@cml-rec/shared/data/lines';
 import { isPositive } from '@cml-rec/shared/domain/interaction';
 
@@ -56,4 +61,26 @@ function guessFormat(file: string): InteractionFormat {
   if (name.endsWith('.csv')) return 'csv';
   if (name.endsWith('.jsonl') || name.endsWith('.ndjson')) return 'jsonl';
   throw new UsageError(`cannot tell the format of ${file} from its name; pass --format`);
+}
+
+/**
+ * Item features from a MovieLens `u.item` or a tag CSV, merged per item. Malformed lines are
+ * reported through `onRejected` and skipped.
+ */
+export async function readItemFeatures(
+  file: string,
+  onRejected: (lineNumber: number, reason: string) => void,
+): Promise<Map<string, ItemFeatures>> {
+  const { parse, encoding } = itemParserFor(file);
+  const features = new Map<string, ItemFeatures>();
+  for await (const { lineNumber, text } of readLines(file, encoding)) {
+    const outcome = parse(text);
+    if (outcome.kind === 'header') continue;
+    if (outcome.kind === 'rejected') {
+      onRejected(lineNumber, outcome.reason);
+      continue;
+    }
+    features.set(outcome.itemId, mergeItemFeatures(features.get(outcome.itemId), outcome.features));
+  }
+  return features;
 }

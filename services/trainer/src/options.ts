@@ -18,7 +18,16 @@ data:
   --format NAME           ${INTERACTION_FORMATS.join(' | ')} (default: from the file name)
   --min-rating N          ratings >= N are positives (default 4)
   --test-fraction F       share of each user's positives held out (default 0.2)
-  --split-seed N          seed of the split (default 1)
+  --split-seed N          seed of the splits (default 1)
+  --items FILE            item features for the encoder (u.item or a tag CSV; file mode only,
+                          the database path reads items.features)
+training control:
+  --threads N             worker threads, Hogwild (default 1: deterministic)
+  --validation-fraction F share of training positives for early stopping (default 0.1, 0 = off)
+  --eval-every N          validate every N epochs (default 1)
+  --patience N            stop after N validations without improvement (default 3)
+  --feature-weight W      λ_f of the item-feature loss (default 0.1, 0 = off)
+  --bpr-epochs N          epochs of the BPR-MF baseline (default 30, 0 = skip it)
 model (defaults in parentheses):
   --dim N (${defaultHyperparameters.dim})  --margin M (${defaultHyperparameters.margin})  --learning-rate R (${defaultHyperparameters.learningRate})
   --negatives U (${defaultHyperparameters.numNegatives})  --covariance-weight C (${defaultHyperparameters.covarianceWeight}, 0 = off)
@@ -29,6 +38,13 @@ output:
 
 export interface TrainOptions {
   ratingsFile?: string;
+  itemsFile?: string;
+  threads: number;
+  validationFraction: number;
+  evalEvery: number;
+  patience: number;
+  featureWeight: number;
+  bprEpochs: number;
   format?: InteractionFormat;
   minRating: number;
   testFraction: number;
@@ -45,6 +61,13 @@ export function parseTrainOptions(argv: string[]): TrainOptions {
       args: argv,
       options: {
         ratings: { type: 'string' },
+        items: { type: 'string' },
+        threads: { type: 'string' },
+        'validation-fraction': { type: 'string' },
+        'eval-every': { type: 'string' },
+        patience: { type: 'string' },
+        'feature-weight': { type: 'string' },
+        'bpr-epochs': { type: 'string' },
         format: { type: 'string' },
         'min-rating': { type: 'string' },
         'test-fraction': { type: 'string' },
@@ -79,6 +102,33 @@ export function parseTrainOptions(argv: string[]): TrainOptions {
 
   return {
     ratingsFile: values.ratings,
+    itemsFile: values.items,
+    threads: parseNumberOption(values.threads, '--threads', 1, { min: 1, max: 64, integer: true }),
+    validationFraction: parseNumberOption(
+      values['validation-fraction'],
+      '--validation-fraction',
+      0.1,
+      { min: 0, max: 0.5 },
+    ),
+    evalEvery: parseNumberOption(values['eval-every'], '--eval-every', 1, {
+      min: 1,
+      max: 1000,
+      integer: true,
+    }),
+    patience: parseNumberOption(values.patience, '--patience', 3, {
+      min: 1,
+      max: 1000,
+      integer: true,
+    }),
+    featureWeight: parseNumberOption(values['feature-weight'], '--feature-weight', 0.1, {
+      min: 0,
+      max: 1000,
+    }),
+    bprEpochs: parseNumberOption(values['bpr-epochs'], '--bpr-epochs', 30, {
+      min: 0,
+      max: 10_000,
+      integer: true,
+    }),
     format,
     minRating: parseNumberOption(values['min-rating'], '--min-rating', 4),
     testFraction: parseNumberOption(values['test-fraction'], '--test-fraction', 0.2, {

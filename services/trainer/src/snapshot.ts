@@ -2,10 +2,13 @@ import type { Pool } from '@cml-rec/shared/db/pool';
 import { buildDataset, type Dataset } from '@cml-rec/shared/cml/dataset';
 import { POSITIVE_EVENT_TYPES } from '@cml-rec/shared/domain/interaction';
 import type { DataSnapshot } from '@cml-rec/shared/registry/registry';
+import type { ItemFeatures } from '@cml-rec/shared/data/item-formats';
 
 export interface Snapshot {
   dataset: Dataset;
   info: DataSnapshot;
+  /** items.features aligned with dataset.items (undefined where an item has none). */
+  itemFeatures: (ItemFeatures | undefined)[];
 }
 
 /**
@@ -34,8 +37,8 @@ export async function readSnapshot(pool: Pool, minRating: number): Promise<Snaps
       values: [minRating, POSITIVE_EVENT_TYPES],
       rowMode: 'array',
     });
-    const items = await client.query<[string]>({
-      text: 'SELECT external_id FROM items WHERE active ORDER BY id',
+    const items = await client.query<[string, ItemFeatures | null]>({
+      text: 'SELECT external_id, features FROM items WHERE active ORDER BY id',
       rowMode: 'array',
     });
     await client.query('COMMIT');
@@ -45,8 +48,10 @@ export async function readSnapshot(pool: Pool, minRating: number): Promise<Snaps
       { items: items.rows.map(([id]) => id) },
     );
     const [total] = totals.rows;
+    const featuresById = new Map(items.rows.map(([id, features]) => [id, features ?? undefined]));
     return {
       dataset,
+      itemFeatures: dataset.items.ids.map((id) => featuresById.get(id)),
       info: {
         interactionCount: Number(total.count),
         latestTimestamp: total.latest ? total.latest.toISOString() : null,

@@ -70,13 +70,19 @@ export class Mlp {
     }
   }
 
-  /** Forward pass on a batch [n x inputSize] -> [n x outputSize]. Not tidied: call in tidy. */
-  apply(x: tf.Tensor2D): tf.Tensor2D {
+  /**
+   * Forward pass on a batch [n x inputSize] -> [n x outputSize]. Not tidied: call in tidy.
+   * `dropoutRate` > 0 (training only) drops hidden activations with that probability and
+   * rescales the rest (inverted dropout), so inference needs no correction.
+   */
+  apply(x: tf.Tensor2D, dropoutRate = 0): tf.Tensor2D {
     let h = x;
-    for (const layer of this.layers) {
+    this.layers.forEach((layer, index) => {
       const z = tf.add(tf.matMul(h, layer.weight), layer.bias) as tf.Tensor2D;
       h = layer.activation === 'relu' ? tf.relu(z) : z;
-    }
+      const hidden = index + 1 < this.layers.length;
+      if (hidden && dropoutRate > 0) h = tf.dropout(h, dropoutRate) as tf.Tensor2D;
+    });
     return h;
   }
 

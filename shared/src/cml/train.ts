@@ -14,14 +14,14 @@ export interface CmlHyperparameters extends EngineOptions {
 
 export const defaultHyperparameters: CmlHyperparameters = {
   dim: 64,
-  margin: 1,
+  margin: 1.5,
   learningRate: 0.1,
   optimizer: 'adagrad',
   numNegatives: 20,
   covarianceWeight: 1,
   batchSize: 1024,
   covarianceRows: 128,
-  epochs: 10,
+  epochs: 30,
   seed: 42,
 };
 

@@ -6,6 +6,8 @@ export interface ItemFeatures {
   title?: string;
   genres?: string[];
   tags?: string[];
+  /** A numeric feature vector (e.g. an image or text embedding), fed to the encoder as is. */
+  dense?: number[];
 }
 
 export type ItemLineOutcome =
@@ -93,4 +95,29 @@ export function createTagCsvParser(
     if (tags.length === 0) return { kind: 'rejected', reason: 'no tag on the line' };
     return { kind: 'item', itemId, features: { tags } };
   };
+}
+
+/**
+ * Merges the features of one item read from several lines or files: later keys win, tag
+ * lists are united, sorted and deduplicated so the result does not depend on line order.
+ */
+export function mergeItemFeatures(
+  stored: ItemFeatures | undefined,
+  next: ItemFeatures,
+): ItemFeatures {
+  const tags = [...(stored?.tags ?? []), ...(next.tags ?? [])];
+  const merged: ItemFeatures = { ...stored, ...next };
+  if (tags.length > 0) merged.tags = [...new Set(tags)].sort();
+  return merged;
+}
+
+/** The parser for a features file: MovieLens `u.item` by name, else a tag CSV. */
+export function itemParserFor(
+  file: string,
+  mapping?: { item?: string; tag?: string },
+): { parse: (line: string) => ItemLineOutcome; encoding: BufferEncoding } {
+  const isMovieLens = /(^|[\\/])u\.item$/i.test(file);
+  return isMovieLens
+    ? { parse: parseMovieLensItem, encoding: 'latin1' }
+    : { parse: createTagCsvParser(mapping), encoding: 'utf8' };
 }

@@ -2,6 +2,7 @@ import { upsertItemFeatures } from '@cml-rec/shared/db/items';
 import { withTransaction, type Pool } from '@cml-rec/shared/db/pool';
 import {
   createTagCsvParser,
+  mergeItemFeatures,
   parseMovieLensItem,
   type ItemFeatures,
   type ItemLineOutcome,
@@ -56,7 +57,7 @@ export async function importItemFeatures(
       onRejected({ file, lineNumber, reason: outcome.reason });
       continue;
     }
-    features.set(outcome.itemId, mergeFeatures(features.get(outcome.itemId), outcome.features));
+    features.set(outcome.itemId, mergeItemFeatures(features.get(outcome.itemId), outcome.features));
   }
 
   const rows = [...features].map(([itemId, value]) => ({ itemId, features: value }));
@@ -69,20 +70,4 @@ export async function importItemFeatures(
     summary.unchanged += result.unchanged;
   }
   return summary;
-}
-
-function mergeFeatures(stored: ItemFeatures | undefined, next: ItemFeatures): ItemFeatures {
-  if (!stored) return { ...next, tags: next.tags && sortedUnique(next.tags) };
-  return {
-    ...stored,
-    ...next,
-    tags:
-      stored.tags || next.tags
-        ? sortedUnique([...(stored.tags ?? []), ...(next.tags ?? [])])
-        : undefined,
-  };
-}
-
-function sortedUnique(values: string[]): string[] {
-  return [...new Set(values)].sort();
 }
