@@ -32,7 +32,7 @@ evaluates CML against popularity, then serves recommendations over HTTP.
 interface TrainingOutput {
   version: string;
   trainSeconds: number;
-  metrics: { cml: Evaluation; popularity: Evaluation };
+  metrics: { cml: Evaluation; popularity: Evaluation; bpr?: Evaluation };
 }
 
 interface DemoOptions {
@@ -80,14 +80,13 @@ async function main(): Promise<void> {
     console.log(
       `  evaluated on ${training.metrics.cml.users} users (held-out positives, full catalogue)\n`,
     );
-    console.log(
-      indent(
-        formatEvaluationTable({
-          CML: training.metrics.cml,
-          popularity: training.metrics.popularity,
-        }),
-      ),
-    );
+    const { cml, bpr, popularity } = training.metrics;
+    const table = formatEvaluationTable({
+      CML: cml,
+      ...(bpr ? { 'BPR-MF': bpr } : {}),
+      popularity,
+    });
+    console.log(indent(table));
 
     step('starting the recommender API', `http://127.0.0.1:${options.port}`);
     const server = startNode('services/recommender/dist/main.js', [], {
