@@ -19,7 +19,7 @@ export const defaultHyperparameters: CmlHyperparameters = {
   optimizer: 'adagrad',
   numNegatives: 20,
   covarianceWeight: 1,
-  batchSize: 1024,
+  batchSize: 2048,
   covarianceRows: 128,
   epochs: 30,
   seed: 42,
