@@ -8,20 +8,22 @@ import { createOptimizerState } from './optimizer.js';
 import { initTables } from './tables.js';
 
 describe('cml > features > vocabulary', () => {
-  it('builds sorted tokens from genres, tags, title words and dense values, and multi-hot rows', () => {
+  it('builds sorted columns from lists, strings, flags, numbers and title words', () => {
     const items = [
       { genres: ['Drama'], tags: ['pixar'], title: 'Toy Story (1995)' },
-      { genres: ['Comedy', 'Drama'], dense: [0.5, -2] },
+      { genres: ['Comedy', 'Drama'], dense: [0.5, -2], kids: true, year: 1.5, studio: 'A' },
       undefined,
     ];
     const vocabulary = FeatureVocabulary.build(items);
     assert.deepEqual(vocabulary.tokens, [
-      'dense:0', 'dense:1', 'genre:Comedy', 'genre:Drama', 'tag:pixar', 'word:story', 'word:toy',
+      'dense:0', 'dense:1', 'genres:Comedy', 'genres:Drama', 'kids', 'studio:A', 'tags:pixar',
+      'word:story', 'word:toy', 'year',
     ]); // prettier-ignore
     const rows = vocabulary.encode(items);
-    assert.deepEqual([...rows.subarray(0, 7)], [0, 0, 0, 1, 1, 1, 1]);
-    assert.deepEqual([...rows.subarray(7, 14)], [0.5, -2, 1, 1, 0, 0, 0]);
-    assert.deepEqual([...rows.subarray(14, 21)], [0, 0, 0, 0, 0, 0, 0]);
+    const width = vocabulary.size;
+    assert.deepEqual([...rows.subarray(0, width)], [0, 0, 0, 1, 0, 0, 1, 1, 1, 0]);
+    assert.deepEqual([...rows.subarray(width, 2 * width)], [0.5, -2, 1, 1, 1, 1, 0, 0, 0, 1.5]);
+    assert.deepEqual([...rows.subarray(2 * width, 3 * width)], new Array(width).fill(0));
   });
 });
 

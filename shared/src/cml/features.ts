@@ -5,9 +5,12 @@ import { createOptimizer, type OptimizerState, type RowOptimizer } from './optim
 import type { EmbeddingTables } from './tables.js';
 
 /**
- * The input columns of the item-feature encoder: one per token (`genre:Drama`, `tag:pixar`,
- * `word:story`), plus `dense:<n>` columns for numeric vectors. Sparse tokens become a
- * multi-hot row; the order is fixed when the vocabulary is built and travels with the model.
+ * The input columns of the item-feature encoder, derived from whatever keys the catalogue
+ * uses: a list of strings gives one column per `key:value` (`genres:Drama`, `tags:pixar`), a
+ * single string gives `key:value` (and `title` gives `word:<w>` per word), `true` gives `key`,
+ * a number gives a dense column `key`, and a list of numbers `key:<index>` columns. Sparse
+ * tokens become a multi-hot row; the column order is fixed when the vocabulary is built and
+ * travels with the model.
  */
 export class FeatureVocabulary {
   private readonly columns: Map<string, number>;
@@ -16,12 +19,13 @@ export class FeatureVocabulary {
     this.columns = new Map(tokens.map((token, column) => [token, column]));
   }
 
-  /** Tokens seen in at least `minCount` items, sorted, so the vocabulary is reproducible. */
+  /** Columns seen in at least `minCount` items, sorted, so the vocabulary is reproducible. */
   static build(features: Iterable<ItemFeatures | undefined>, minCount = 1): FeatureVocabulary {
     const counts = new Map<string, number>();
     for (const item of features) {
-      for (const token of new Set(itemTokens(item)))
-        counts.set(token, (counts.get(token) ?? 0) + 1);
+      for (const [column] of new Map(itemColumns(item))) {
+        counts.set(column, (counts.get(column) ?? 0) + 1);
+      }
     }
     const tokens = [...counts].filter(([, count]) => count >= minCount).map(([token]) => token);
     return new FeatureVocabulary(tokens.sort());
@@ -35,31 +39,44 @@ export class FeatureVocabulary {
   encode(items: (ItemFeatures | undefined)[]): Float32Array {
     const matrix = new Float32Array(items.length * this.size);
     items.forEach((item, row) => {
-      for (const token of itemTokens(item)) {
+      for (const [token, value] of itemColumns(item)) {
         const column = this.columns.get(token);
-        if (column !== undefined) matrix[row * this.size + column] = 1;
-      }
-      item?.dense?.forEach((value, index) => {
-        const column = this.columns.get(`dense:${index}`);
         if (column !== undefined) matrix[row * this.size + column] = value;
-      });
+      }
     });
     return matrix;
   }
 }
 
-function itemTokens(item: ItemFeatures | undefined): string[] {
+/** (column, value) pairs of one item's features; see FeatureVocabulary for the rules. */
+function itemColumns(item: ItemFeatures | undefined): [string, number][] {
   if (!item) return [];
-  const words = (item.title ?? '')
+  const columns: [string, number][] = [];
+  for (const [key, value] of Object.entries(item as Record<string, unknown>)) {
+    if (key === 'title' && typeof value === 'string') {
+      for (const word of titleWords(value)) columns.push([`word:${word}`, 1]);
+    } else if (typeof value === 'string') {
+      columns.push([`${key}:${value}`, 1]);
+    } else if (value === true) {
+      columns.push([key, 1]);
+    } else if (typeof value === 'number' && Number.isFinite(value)) {
+      columns.push([key, value]);
+    } else if (Array.isArray(value)) {
+      value.forEach((entry: unknown, index) => {
+        if (typeof entry === 'string') columns.push([`${key}:${entry}`, 1]);
+        else if (typeof entry === 'number' && Number.isFinite(entry))
+          columns.push([`${key}:${index}`, entry]);
+      });
+    }
+  }
+  return columns;
+}
+
+function titleWords(title: string): string[] {
+  return title
     .toLowerCase()
     .split(/[^a-z0-9]+/)
     .filter((word) => word.length > 2 && !/^\d+$/.test(word));
-  return [
-    ...(item.genres ?? []).map((genre) => `genre:${genre}`),
-    ...(item.tags ?? []).map((tag) => `tag:${tag}`),
-    ...words.map((word) => `word:${word}`),
-    ...(item.dense ?? []).map((_, index) => `dense:${index}`),
-  ];
 }
 
 export interface FeatureLossOptions {
