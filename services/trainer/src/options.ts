@@ -1,6 +1,9 @@
 import { parseArgs } from 'node:util';
 import { parseNumberOption, UsageError } from '@cml-rec/shared/cli/run';
+import { defaultBprOptions } from '@cml-rec/shared/baselines/bpr';
+import { defaultFeatureLossOptions } from '@cml-rec/shared/cml/features';
 import { defaultHyperparameters, type CmlHyperparameters } from '@cml-rec/shared/cml/train';
+import type { EpochReport, PipelineOptions } from './pipeline.js';
 import {
   INTERACTION_FORMATS,
   type InteractionFormat,
@@ -10,7 +13,8 @@ export const trainUsage = `usage: cml-train [options]
 
 Trains CML on the interactions in PostgreSQL (DATABASE_URL, or the embedded server when
 unset), evaluates it against popularity on a seeded per-user split, exports the model to ONNX,
-registers it and makes it the active version. With --ratings it trains and evaluates straight
+registers it, and activates it when the promotion gate passes (the first version always
+does). With --ratings it trains and evaluates straight
 from a ratings file instead, touching no database.
 
 data:
@@ -170,5 +174,32 @@ export function parseTrainOptions(argv: string[]): TrainOptions {
       }),
       seed: parseNumberOption(values.seed, '--seed', d.seed, integer),
     },
+  };
+}
+
+/** Cut-offs every trainer command evaluates (the gate and the reports read from these). */
+export const EVALUATED_KS = [10, 20, 50, 100];
+
+/**
+ * The pipeline settings of a training command line, shared by cml-train and cml-retrain so the
+ * two always train and evaluate the same way. Item features and warm starts come from the
+ * caller, which knows where its data came from.
+ */
+export function buildPipelineOptions(
+  options: TrainOptions,
+  onEpoch?: (report: EpochReport) => void,
+): Omit<PipelineOptions, 'prepare' | 'itemFeatures'> {
+  return {
+    hyperparameters: options.hyperparameters,
+    testFraction: options.testFraction,
+    splitSeed: options.splitSeed,
+    ks: EVALUATED_KS,
+    threads: options.threads,
+    validationFraction: options.validationFraction,
+    evalEvery: options.evalEvery,
+    patience: options.patience,
+    featureLoss: { ...defaultFeatureLossOptions, weight: options.featureWeight },
+    bpr: options.bprEpochs > 0 ? { ...defaultBprOptions, epochs: options.bprEpochs } : false,
+    onEpoch,
   };
 }

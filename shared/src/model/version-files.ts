@@ -3,22 +3,44 @@ import type { ArtifactStore } from '../artifacts/store.js';
 import type { EmbeddingTables } from '../cml/tables.js';
 import {
   buildEmbeddingModel,
+  buildEncoderModel,
   loadEmbeddingModel,
+  loadEncoderModel,
   verifyEmbeddingModel,
   type EmbeddingModel,
+  type EncoderModel,
+  type EncoderSpec,
   type VerificationReport,
 } from '../onnx/index.js';
+import { onnxError, OnnxErrorCode } from '../onnx/errors.js';
+import { Random } from '../util/random.js';
 
 /**
  * The files of one model version. The manifest lists every other file with its sha256; the
  * registry row records the manifest's own sha256, so one checksum pins the whole version.
+ *
+ * A version may also carry the item-feature encoder (`encoder.onnx`) with its feature
+ * vocabulary (`features.json`: the feature tokens in input-column order, e.g. `genre:Action`),
+ * which embeds items that have features but no interactions yet.
  */
 export const MANIFEST = 'manifest.json';
 export const EMBEDDINGS = 'embeddings.onnx';
 export const USER_IDS = 'user-ids.json';
 export const ITEM_IDS = 'item-ids.json';
+export const ENCODER = 'encoder.onnx';
+export const FEATURES = 'features.json';
 
 const FORMAT_VERSION = 1;
+
+/** Largest difference accepted between ONNX Runtime's encoder output and the tfjs forward pass. */
+export const ENCODER_TOLERANCE = 1e-5;
+
+/** Rows per verification batch of the encoder: bounds memory to `rows * F * 4` bytes. */
+const ENCODER_VERIFY_ROWS = 1024;
+/** At most this many coverage rows (see verificationBatches). */
+const COVERAGE_ROWS = 128;
+/** Seeded random multi-hot rows verified besides the coverage rows. */
+const RANDOM_ROWS = 32;
 
 export interface Manifest {
   formatVersion: number;
@@ -26,8 +48,28 @@ export interface Manifest {
   dim: number;
   numUsers: number;
   numItems: number;
+  /** Present when the version carries an item-feature encoder. */
+  encoder?: { inputSize: number; dim: number; numLayers: number };
   /** File name → sha256 (hex). */
   files: Record<string, string>;
+}
+
+/** The item-feature encoder a version may carry. */
+export interface VersionEncoder {
+  /** The trained MLP; its `metadata.modelVersion` is replaced by the version id. */
+  spec: EncoderSpec;
+  /** Feature tokens in input-column order: `featureVocabulary.length` = the encoder's input size. */
+  featureVocabulary: string[];
+  /**
+   * Extra rows to verify (row-major float32 `[N, F]`), e.g. a sample of the catalogue's feature
+   * rows (each costs about F x hidden multiply-adds in tfjs). Rows that set every input column,
+   * the zero row and seeded random rows are always verified.
+   */
+  features?: Float32Array;
+}
+
+export interface WriteOptions {
+  encoder?: VersionEncoder;
 }
 
 export interface WrittenVersion {
@@ -35,20 +77,29 @@ export interface WrittenVersion {
   /** sha256 of the manifest. */
   checksum: string;
   manifest: Manifest;
-  /** ONNX Runtime's output against the trainer's tables, for every user and item. */
-  verification: { users: VerificationReport; items: VerificationReport };
+  /**
+   * ONNX Runtime's output against the trainer's tables, for every user and item; and, with an
+   * encoder, against the tfjs forward pass of the same weights.
+   */
+  verification: {
+    users: VerificationReport;
+    items: VerificationReport;
+    encoder?: VerificationReport;
+  };
 }
 
 /**
- * Exports the tables to ONNX, checks that ONNX Runtime returns every user and item vector
- * exactly, then writes the model, the id maps and the manifest (each atomically).
- * Nothing is written when the check fails.
+ * Exports the tables (and the encoder, when given) to ONNX, checks that ONNX Runtime returns
+ * every user and item vector exactly and that the encoder agrees with tfjs within
+ * ENCODER_TOLERANCE, then writes the models, the id maps, the vocabulary and the manifest (each
+ * atomically). Nothing is written when a check fails.
  */
 export async function writeModelVersion(
   store: ArtifactStore,
   versionId: string,
   tables: EmbeddingTables,
   ids: { users: string[]; items: string[] },
+  options: WriteOptions = {},
 ): Promise<WrittenVersion> {
   const model = buildEmbeddingModel({ ...tables, metadata: { modelVersion: versionId } });
   const session = await loadEmbeddingModel(model);
@@ -62,10 +113,25 @@ export async function writeModelVersion(
     await session.release();
   }
 
+  let encoder: { bytes: Uint8Array; spec: EncoderSpec; vocabulary: string[] } | undefined;
+  if (options.encoder) {
+    const built = await exportEncoder(versionId, tables.dim, options.encoder);
+    verification = { ...verification, encoder: built.report };
+    encoder = {
+      bytes: built.bytes,
+      spec: built.spec,
+      vocabulary: options.encoder.featureVocabulary,
+    };
+  }
+
   const files: Record<string, string> = {};
   files[EMBEDDINGS] = await store.put(versionId, EMBEDDINGS, model);
   files[USER_IDS] = await store.put(versionId, USER_IDS, jsonBytes(ids.users));
   files[ITEM_IDS] = await store.put(versionId, ITEM_IDS, jsonBytes(ids.items));
+  if (encoder) {
+    files[ENCODER] = await store.put(versionId, ENCODER, encoder.bytes);
+    files[FEATURES] = await store.put(versionId, FEATURES, jsonBytes(encoder.vocabulary));
+  }
 
   const { dim, numUsers, numItems } = tables;
   const manifest: Manifest = {
@@ -74,6 +140,13 @@ export async function writeModelVersion(
     dim,
     numUsers,
     numItems,
+    ...(encoder && {
+      encoder: {
+        inputSize: encoder.spec.layers[0].inputSize,
+        dim: encoder.spec.layers[encoder.spec.layers.length - 1].outputSize,
+        numLayers: encoder.spec.layers.length,
+      },
+    }),
     files,
   };
   const manifestBytes = jsonBytes(manifest);
@@ -86,11 +159,17 @@ export interface LoadedVersion {
   model: EmbeddingModel;
   userIds: string[];
   itemIds: string[];
+  /** The item-feature encoder, when the version carries one. */
+  encoder?: EncoderModel;
+  /** The encoder's feature tokens in input-column order, when the version carries one. */
+  featureVocabulary?: string[];
+  /** Frees every ONNX Runtime session of the version (the embedding model and the encoder). */
+  release(): Promise<void>;
 }
 
 /**
  * Reads a version back, refusing any file whose checksum differs from the one recorded (a
- * truncated or altered artifact never loads), and opens its ONNX model.
+ * truncated or altered artifact never loads), and opens its ONNX models.
  */
 export async function readModelVersion(
   store: ArtifactStore,
@@ -114,19 +193,165 @@ export async function readModelVersion(
       throw new AppError('ARTIFACT_FORMAT', `version ${versionId}: manifest lacks ${name}`);
     return store.get(versionId, name, expected);
   };
-  const userIds = JSON.parse((await read(USER_IDS)).toString('utf8')) as string[];
-  const itemIds = JSON.parse((await read(ITEM_IDS)).toString('utf8')) as string[];
-  const model = await loadEmbeddingModel(await read(EMBEDDINGS));
+  const hasEncoder = ENCODER in manifest.files || FEATURES in manifest.files;
+  const userIds = parseStrings(versionId, USER_IDS, await read(USER_IDS));
+  const itemIds = parseStrings(versionId, ITEM_IDS, await read(ITEM_IDS));
+  const encoderBytes = hasEncoder ? await read(ENCODER) : undefined;
+  const featureVocabulary = hasEncoder
+    ? parseStrings(versionId, FEATURES, await read(FEATURES))
+    : undefined;
 
-  if (userIds.length !== model.numUsers || itemIds.length !== model.numItems) {
+  const model = await loadEmbeddingModel(await read(EMBEDDINGS));
+  let encoder: EncoderModel | undefined;
+  try {
+    if (userIds.length !== model.numUsers || itemIds.length !== model.numItems) {
+      throw new AppError(
+        'ARTIFACT_FORMAT',
+        `version ${versionId}: id maps (${userIds.length} users, ${itemIds.length} items) do not ` +
+          `match the model (${model.numUsers} users, ${model.numItems} items)`,
+      );
+    }
+    if (encoderBytes && featureVocabulary) {
+      encoder = await loadEncoderModel(encoderBytes);
+      if (featureVocabulary.length !== encoder.inputSize || encoder.dim !== model.dim) {
+        throw new AppError(
+          'ARTIFACT_FORMAT',
+          `version ${versionId}: the encoder takes ${encoder.inputSize} features and returns ` +
+            `${encoder.dim} dimensions, but ${FEATURES} lists ${featureVocabulary.length} ` +
+            `features and the embeddings have ${model.dim} dimensions`,
+        );
+      }
+    }
+  } catch (error) {
     await model.release();
-    throw new AppError(
-      'ARTIFACT_FORMAT',
-      `version ${versionId}: id maps (${userIds.length} users, ${itemIds.length} items) do not match ` +
-        `the model (${model.numUsers} users, ${model.numItems} items)`,
+    await encoder?.release();
+    throw error;
+  }
+
+  return {
+    manifest,
+    model,
+    userIds,
+    itemIds,
+    ...(encoder && { encoder, featureVocabulary }),
+    async release() {
+      await model.release();
+      await encoder?.release();
+    },
+  };
+}
+
+/**
+ * Builds the encoder's ONNX model and compares ONNX Runtime with the tfjs forward pass on every
+ * one-hot row, the zero row, seeded random multi-hot rows and the caller's rows. tfjs is imported
+ * here only, so reading a version never loads it.
+ */
+async function exportEncoder(
+  versionId: string,
+  dim: number,
+  encoder: VersionEncoder,
+): Promise<{ bytes: Uint8Array; spec: EncoderSpec; report: VerificationReport }> {
+  const spec: EncoderSpec = {
+    ...encoder.spec,
+    metadata: { ...encoder.spec.metadata, modelVersion: versionId },
+  };
+  const bytes = buildEncoderModel(spec);
+  const inputSize = spec.layers[0].inputSize;
+  const outputSize = spec.layers[spec.layers.length - 1].outputSize;
+  const problems = checkVocabulary(encoder.featureVocabulary, inputSize);
+  if (outputSize !== dim) {
+    problems.push(`the encoder returns ${outputSize} dimensions but the embeddings have ${dim}`);
+  }
+  if (encoder.features && encoder.features.length % inputSize !== 0) {
+    problems.push(`features has ${encoder.features.length} values, not a multiple of ${inputSize}`);
+  }
+  if (problems.length > 0) {
+    throw onnxError(
+      OnnxErrorCode.exportInvalid,
+      `cannot export the encoder of version ${versionId}: ${problems.join('; ')}`,
+      { details: { problems } },
     );
   }
-  return { manifest, model, userIds, itemIds };
+
+  const { verifyEncoderModel } = await import('../onnx/encoder-reference.js');
+  const model = await loadEncoderModel(bytes);
+  let rows = 0;
+  let maxAbsDiff = 0;
+  try {
+    for (const batch of verificationBatches(inputSize, encoder.features)) {
+      const report = await verifyEncoderModel(model, spec, batch, ENCODER_TOLERANCE);
+      rows += report.rows;
+      maxAbsDiff = Math.max(maxAbsDiff, report.maxAbsDiff);
+    }
+  } finally {
+    await model.release();
+  }
+  return { bytes, spec, report: { rows, maxAbsDiff, tolerance: ENCODER_TOLERANCE } };
+}
+
+/**
+ * The rows the encoder is verified on, as row-major `[n, inputSize]` batches of at most
+ * ENCODER_VERIFY_ROWS rows:
+ *
+ * - coverage rows: the columns dealt round-robin into min(F, COVERAGE_ROWS) rows, so every input
+ *   column is set in exactly one row (one-hot rows when F <= COVERAGE_ROWS) and every input weight
+ *   reaches the output;
+ * - the zero row (an item without known features);
+ * - RANDOM_ROWS seeded multi-hot rows, half sparse and half dense (the dense ones make the
+ *   unit-ball projection shrink them);
+ * - the caller's rows.
+ *
+ * tfjs's pure-JS matmul does about 1e8 multiply-adds a second here, so the coverage rows are
+ * capped: exhaustive one-hot rows would cost F x F x hidden (11 s for F = 2000, hidden 256).
+ */
+function* verificationBatches(
+  inputSize: number,
+  extra: Float32Array | undefined,
+): Generator<Float32Array> {
+  const coverage = Math.min(inputSize, COVERAGE_ROWS);
+  const rows = coverage + 1 + RANDOM_ROWS;
+  const batch = new Float32Array(rows * inputSize);
+  for (let column = 0; column < inputSize; column++) {
+    batch[(column % coverage) * inputSize + column] = 1;
+  }
+  const random = new Random(inputSize);
+  for (let n = 0; n < RANDOM_ROWS; n++) {
+    const row = coverage + 1 + n;
+    const density = n < RANDOM_ROWS / 2 ? 0.1 : 0.9;
+    for (let column = 0; column < inputSize; column++) {
+      if (random.float() < density) batch[row * inputSize + column] = 1;
+    }
+  }
+  const step = ENCODER_VERIFY_ROWS * inputSize;
+  for (let start = 0; start < batch.length; start += step)
+    yield batch.subarray(start, start + step);
+  if (!extra) return;
+  for (let start = 0; start < extra.length; start += step)
+    yield extra.subarray(start, start + step);
+}
+
+function checkVocabulary(vocabulary: unknown, inputSize: number): string[] {
+  if (!Array.isArray(vocabulary)) return ['featureVocabulary must be an array of strings'];
+  const problems: string[] = [];
+  if (vocabulary.length !== inputSize) {
+    problems.push(
+      `featureVocabulary has ${vocabulary.length} tokens but the encoder takes ${inputSize} features`,
+    );
+  }
+  const bad = vocabulary.findIndex((token) => typeof token !== 'string' || token.length === 0);
+  if (bad >= 0) problems.push(`featureVocabulary[${bad}] is not a non-empty string`);
+  if (new Set(vocabulary).size !== vocabulary.length) {
+    problems.push('featureVocabulary repeats a token');
+  }
+  return problems;
+}
+
+function parseStrings(versionId: string, name: string, bytes: Buffer): string[] {
+  const value: unknown = JSON.parse(bytes.toString('utf8'));
+  if (!Array.isArray(value) || !value.every((entry) => typeof entry === 'string')) {
+    throw new AppError('ARTIFACT_FORMAT', `version ${versionId}: ${name} is not a list of strings`);
+  }
+  return value;
 }
 
 function jsonBytes(value: unknown): Uint8Array {

@@ -1,5 +1,6 @@
 import type { Migration } from '../migrate.js';
 import { coreSchema } from './001-core.js';
+import { registrySchema } from './003-registry.js';
 
 /** Every migration in the order it is applied. Append only: never edit an applied one. */
-export const migrations: Migration[] = [coreSchema];
+export const migrations: Migration[] = [coreSchema, registrySchema];
