@@ -11,12 +11,7 @@ import { ConfigError, errorMessage } from '@cml-rec/shared/errors';
 import { createLogger } from '@cml-rec/shared/logging/logger';
 import { gateUsage, loadGateConfig, takeOptions } from '../gate.js';
 import { buildPipelineOptions, EVALUATED_KS, parseTrainOptions } from '../options.js';
-import {
-  exitCodeFor,
-  retrain,
-  RetrainExitCode,
-  type RetrainOutcome,
-} from '../retrain.js';
+import { exitCodeFor, retrain, RetrainExitCode, type RetrainOutcome } from '../retrain.js';
 
 const logger = createLogger('retrain');
 
