@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import { tf } from '../util/tensorflow.js';
 import { InputError } from '../errors.js';
 import { criticGap } from './gradient-penalty.js';
 import { Mlp, projectToUnitBall, type PlainDenseLayer } from './mlp.js';

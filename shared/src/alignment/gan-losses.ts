@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import { tf } from '../util/tensorflow.js';
 
 /**
  * GAN losses of CML-NOTES section 1, computed from discriminator logits l = logit D(x), i.e.

@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import { tf } from '../util/tensorflow.js';
 import { NORM_EPSILON } from './mlp.js';
 
 /** A critic maps a batch [n x d] to scores [n x 1]; each score depends on its own row only. */

@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import { tf } from '../util/tensorflow.js';
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { applyPlainLayers, Mlp, projectRowsToUnitBall, projectToUnitBall } from './mlp.js';

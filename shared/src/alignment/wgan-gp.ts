@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import { tf } from '../util/tensorflow.js';
 import { criticGap, gradientPenalty } from './gradient-penalty.js';
 import type { Mlp } from './mlp.js';
 import { createRandom, fillWith, gatherRows, sampleIndices, type Random } from './random.js';

@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import { tf } from '../util/tensorflow.js';
 import { criticGap } from './gradient-penalty.js';
 import type { Mlp } from './mlp.js';
 import { createRandom, gatherRows, sampleIndices, type Random } from './random.js';

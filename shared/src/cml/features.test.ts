@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import * as tf from '@tensorflow/tfjs';
+import { tf } from '../util/tensorflow.js';
 import { projectToUnitBall } from '../alignment/mlp.js';
 import { numericGradient, relativeError } from '../testing/numeric.js';
 import { FeatureLoss, FeatureVocabulary, defaultFeatureLossOptions } from './features.js';

@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import { tf } from '../util/tensorflow.js';
 import { Mlp, projectToUnitBall, type PlainDenseLayer } from '../alignment/mlp.js';
 import type { ItemFeatures } from '../data/item-formats.js';
 import { createOptimizer, type OptimizerState, type RowOptimizer } from './optimizer.js';

@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import { tf } from '../util/tensorflow.js';
 import type { EncoderSpec } from './encoder-model.js';
 import { onnxError, OnnxErrorCode } from './errors.js';
 import type { EncoderModel } from './session.js';

@@ -1,8 +1,7 @@
 #!/usr/bin/env node
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { loadDatabaseConfig, openDatabase } from '@cml-rec/shared/db/database';
 import {
@@ -14,8 +13,8 @@ import type { Evaluation } from '@cml-rec/shared/cml/evaluation';
 import { formatEvaluationTable } from '@cml-rec/shared/cml/report';
 import type { Pool } from '@cml-rec/shared/db/pool';
 import { createLogger } from '@cml-rec/shared/logging/logger';
+import { runScript, startScript, waitForHttp } from './processes.js';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const logger = createLogger('demo', process.env.LOG_LEVEL ?? 'warn');
 
 const usage = `usage: npm run demo -- [--data PATH] [--port N] [--epochs N] [--exit]
@@ -67,13 +66,14 @@ async function main(): Promise<void> {
   try {
     const importArgs = prepareData(options, config.dataDir);
     step('importing', importArgs.slice(1).join(' '));
-    await runNode('services/ingest/dist/cli/import.js', importArgs, env);
+    await runScript('services/ingest/dist/cli/import.js', importArgs, env);
 
     step('training and evaluating CML against popularity');
     const trainArgs = ['--json', ...(options.epochs ? ['--epochs', options.epochs] : [])];
-    const training = JSON.parse(
-      await runNode('services/trainer/dist/cli/train.js', trainArgs, env, true),
-    ) as TrainingOutput;
+    const { output } = await runScript('services/trainer/dist/cli/train.js', trainArgs, env, {
+      captureOutput: true,
+    });
+    const training = JSON.parse(output) as TrainingOutput;
     console.log(
       `  model version ${training.version}, trained in ${training.trainSeconds.toFixed(1)} s`,
     );
@@ -89,12 +89,12 @@ async function main(): Promise<void> {
     console.log(indent(table));
 
     step('starting the recommender API', `http://127.0.0.1:${options.port}`);
-    const server = startNode('services/recommender/dist/main.js', [], {
+    const server = startScript('services/recommender/dist/main.js', [], {
       ...env,
       PORT: String(options.port),
     });
     children.push(server);
-    await waitForReady(options.port, server);
+    await waitForHttp(`http://127.0.0.1:${options.port}/readyz`, server);
     const latency = await showExamples(options.port, database.pool);
     if (options.summary) {
       writeFileSync(options.summary, JSON.stringify({ training, latency }, null, 2));
@@ -157,48 +157,6 @@ function prepareData(options: DemoOptions, dataDir: string): string[] {
       `${dataset.itemCluster.length} items, planted taste clusters (seeded) -> ${folder}`,
   );
   return ['movielens', folder];
-}
-
-function startNode(
-  script: string,
-  args: string[],
-  env: NodeJS.ProcessEnv,
-  captureOutput = false,
-): ChildProcess {
-  return spawn(process.execPath, [path.join(root, script), ...args], {
-    env,
-    stdio: ['ignore', captureOutput ? 'pipe' : 'inherit', 'inherit'],
-  });
-}
-
-/** Runs a script to completion; resolves with its stdout when `captureOutput` is set. */
-function runNode(
-  script: string,
-  args: string[],
-  env: NodeJS.ProcessEnv,
-  captureOutput = false,
-): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = startNode(script, args, env, captureOutput);
-    let output = '';
-    child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.once('error', reject);
-    child.once('exit', (code) =>
-      code === 0 ? resolve(output) : reject(new Error(`${script} exited with code ${code}`)),
-    );
-  });
-}
-
-async function waitForReady(port: number, server: ChildProcess): Promise<void> {
-  const deadline = Date.now() + 120_000;
-  while (Date.now() < deadline) {
-    if (server.exitCode !== null)
-      throw new Error(`the recommender exited with code ${server.exitCode}`);
-    const response = await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined);
-    if (response?.ok) return;
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-  throw new Error('the recommender was not ready within 120 s');
 }
 
 async function showExamples(
