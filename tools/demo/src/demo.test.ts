@@ -1,16 +1,8 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { after, describe, it } from 'node:test';
-import { createPool, quoteIdentifier } from '@cml-rec/shared/db/pool';
-import { testDatabaseUrl } from '@cml-rec/shared/db/testing';
-import { freePort } from './testing.js';
-
-const demoScript = path.join(path.dirname(fileURLToPath(import.meta.url)), 'demo.js');
+import { freePort, prepareToolRun, type ToolRun } from './testing.js';
 
 interface Summary {
   training: {
@@ -24,36 +16,18 @@ interface Summary {
 }
 
 describe('demo > end to end', () => {
-  const schema = `e2e_${process.pid}_${randomBytes(3).toString('hex')}`;
-  let folder: string | undefined;
+  let toolRun: ToolRun | undefined;
   after(async () => {
-    const pool = createPool({ connectionString: testDatabaseUrl });
-    await pool.query(`DROP SCHEMA IF EXISTS ${quoteIdentifier(schema)} CASCADE`);
-    await pool.end();
-    if (folder) await rm(folder, { recursive: true, force: true });
+    await toolRun?.cleanUp();
   });
 
   it('imports synthetic data, trains, serves, and beats popularity on the planted clusters', async () => {
-    folder = await mkdtemp(path.join(tmpdir(), 'cml-demo-'));
-    const summaryFile = path.join(folder, 'summary.json');
+    toolRun = await prepareToolRun('e2e');
+    const summaryFile = path.join(toolRun.folder, 'summary.json');
     const port = await freePort();
-    const child = spawn(
-      process.execPath,
-      [demoScript, '--exit', '--epochs', '5', '--port', String(port), '--summary', summaryFile],
-      {
-        env: {
-          ...process.env,
-          DATABASE_URL: testDatabaseUrl,
-          DATABASE_SCHEMA: schema,
-          CMLREC_DATA_DIR: folder,
-        },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
-    let output = '';
-    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    const { code, output } = await toolRun.run('demo.js', [
+      '--exit', '--epochs', '5', '--port', String(port), '--summary', summaryFile,
+    ]); // prettier-ignore
     assert.equal(code, 0, `demo failed:\n${output}`);
 
     const summary = JSON.parse(await readFile(summaryFile, 'utf8')) as Summary;

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import type { ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -50,10 +51,13 @@ async function main(): Promise<void> {
     config.databaseUrl ? 'DATABASE_URL' : `embedded, data in ${config.dataDir}`,
   );
   const database = await openDatabase(config, logger);
+  // The API refuses requests without a key; the demo makes one for this run.
+  const apiKey = randomBytes(18).toString('base64url');
   const env = {
     ...process.env,
     DATABASE_URL: database.connectionString,
     CMLREC_DATA_DIR: config.dataDir,
+    API_KEYS: apiKey,
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
   };
   const children: ChildProcess[] = [];
@@ -95,7 +99,7 @@ async function main(): Promise<void> {
     });
     children.push(server);
     await waitForHttp(`http://127.0.0.1:${options.port}/readyz`, server);
-    const latency = await showExamples(options.port, database.pool);
+    const latency = await showExamples(options.port, apiKey, database.pool);
     if (options.summary) {
       writeFileSync(options.summary, JSON.stringify({ training, latency }, null, 2));
     }
@@ -161,6 +165,7 @@ function prepareData(options: DemoOptions, dataDir: string): string[] {
 
 async function showExamples(
   port: number,
+  apiKey: string,
   pool: Pool,
 ): Promise<{ medianMs: number; p99Ms: number; requests: number }> {
   const { rows } = await pool.query<{ external_id: string }>(
@@ -172,7 +177,7 @@ async function showExamples(
   let body: unknown;
   for (let n = 0; n < 200; n++) {
     const started = performance.now();
-    const response = await fetch(url);
+    const response = await fetch(url, { headers: { authorization: `Bearer ${apiKey}` } });
     body = await response.json();
     latencies.push(performance.now() - started);
     if (!response.ok) throw new Error(`example request failed: ${JSON.stringify(body)}`);
@@ -185,9 +190,12 @@ async function showExamples(
   console.log(
     `  median latency over 200 sequential requests: ${median.toFixed(2)} ms (p99 ${latencies[197].toFixed(2)} ms)`,
   );
-  console.log(`\ntry:\n  curl '${url}'`);
-  console.log(`  curl 'http://127.0.0.1:${port}/v1/users/no-such-user/recommendations'   # 404`);
-  console.log(`  curl 'http://127.0.0.1:${port}/v1/users/${userId}/recommendations?k=0'   # 400`);
+  const auth = `-H 'Authorization: Bearer ${apiKey}'`;
+  const base = `http://127.0.0.1:${port}/v1/users`;
+  console.log(`\ntry (this run's API key):\n  curl ${auth} '${url}'`);
+  console.log(`  curl ${auth} '${base}/no-such-user/recommendations'   # 404`);
+  console.log(`  curl ${auth} '${base}/${userId}/recommendations?k=0'   # 400`);
+  console.log(`  curl '${base}/${userId}/recommendations'   # 401 without a key`);
   return { medianMs: median, p99Ms: latencies[197], requests: latencies.length };
 }
 
