@@ -24,25 +24,44 @@ export function createPool({ connectionString, schema, max = 10 }: PoolOptions):
   // error on the pool; without a listener that would crash the process. The next query
   // gets a fresh connection, so there is nothing more to do here.
   pool.on('error', () => undefined);
+  // pg-pool removes its own listener when it hands a client out, and an error arriving in the
+  // same network read as the previous query's end can reach the client before its user
+  // attaches one: every client keeps a permanent listener. The failed query still rejects,
+  // and withTransaction drops the broken client on release.
+  pool.on('connect', (client) => {
+    client.on('error', () => undefined);
+  });
   return pool;
 }
 
-/** Runs `work` inside one transaction on one connection, rolling back when it throws. */
+/**
+ * Runs `work` inside one transaction on one connection, rolling back when it throws. A
+ * connection that died meanwhile (pg_terminate_backend, a server restart) is destroyed on
+ * release instead of going back to the pool.
+ */
 export async function withTransaction<T>(
   pool: Pool,
   work: (client: PoolClient) => Promise<T>,
 ): Promise<T> {
   const client = await pool.connect();
+  let broken: Error | undefined;
+  const onError = (error: Error) => {
+    broken = error;
+  };
+  client.on('error', onError);
   try {
     await client.query('BEGIN');
     const result = await work(client);
     await client.query('COMMIT');
     return result;
   } catch (error) {
-    await client.query('ROLLBACK').catch(() => undefined);
+    await client.query('ROLLBACK').catch((rollbackError: Error) => {
+      broken ??= rollbackError;
+    });
     throw error;
   } finally {
-    client.release();
+    client.off('error', onError);
+    client.release(broken);
   }
 }
 

@@ -1,0 +1,50 @@
+import type { PoolClient } from '@cml-rec/shared/db/pool';
+import type { RejectReason } from '@cml-rec/shared/domain/messages';
+
+/** A message the consumer refused, with its Kafka coordinates. */
+export interface Reject {
+  topic: string;
+  partition: number;
+  /** Kafka offset, as the decimal string kafkajs gives. */
+  offset: string;
+  reason: RejectReason | `database_${string}`;
+  detail: string;
+  key: Buffer | null;
+  value: Buffer | null;
+  /** Broker timestamp of the message, ms since the epoch (string, as kafkajs gives it). */
+  timestamp?: string;
+}
+
+/** How much of a rejected payload the table keeps; the dead-letter topic keeps it all. */
+export const STORED_PAYLOAD_BYTES = 4 * 1024;
+
+/**
+ * Records rejects idempotently: a message's (topic, partition, offset) is its identity, so a
+ * replayed batch adds nothing. Returns the number of rows written now.
+ */
+export async function insertRejects(client: PoolClient, rejects: Reject[]): Promise<number> {
+  if (rejects.length === 0) return 0;
+
+  const result = await client.query(
+    `INSERT INTO rejects (topic, kafka_partition, kafka_offset, reason, detail, message_key,
+                          payload, payload_bytes, produced_at)
+     SELECT * FROM unnest($1::text[], $2::int[], $3::bigint[], $4::text[], $5::text[],
+                          $6::bytea[], $7::bytea[], $8::int[], $9::timestamptz[])
+     ON CONFLICT (topic, kafka_partition, kafka_offset) DO NOTHING`,
+    [
+      rejects.map((reject) => reject.topic),
+      rejects.map((reject) => reject.partition),
+      rejects.map((reject) => reject.offset),
+      rejects.map((reject) => reject.reason),
+      // PostgreSQL text cannot hold NUL, which a parser's message may quote from the payload.
+      rejects.map((reject) => reject.detail.slice(0, 2_000).replaceAll('\u0000', '\\u0000')),
+      rejects.map((reject) => reject.key),
+      rejects.map((reject) => reject.value?.subarray(0, STORED_PAYLOAD_BYTES) ?? null),
+      rejects.map((reject) => reject.value?.length ?? 0),
+      rejects.map((reject) =>
+        reject.timestamp === undefined ? null : new Date(Number(reject.timestamp)).toISOString(),
+      ),
+    ],
+  );
+  return result.rowCount ?? 0;
+}
