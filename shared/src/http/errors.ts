@@ -1,6 +1,7 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import { AppError } from '../errors.js';
 import type { Logger } from '../logging/logger.js';
+import { requestLogger } from './request-context.js';
 
 /** The body of every error response: a stable code a client can branch on, and a message. */
 export interface ErrorBody {
@@ -21,10 +22,12 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
     if (res.headersSent) return next(error);
 
     const appError = toAppError(error);
-    const log = appError.status >= 500 ? logger.error.bind(logger) : logger.info.bind(logger);
+    const requestLog = requestLogger(req, logger);
+    const log =
+      appError.status >= 500 ? requestLog.error.bind(requestLog) : requestLog.info.bind(requestLog);
     log(
       { err: appError.status >= 500 ? error : undefined, code: appError.code, path: req.path },
-      'request failed',
+      'request error',
     );
 
     const body: ErrorBody = {

@@ -1,5 +1,6 @@
 import { apiKeyGuard, jsonBody } from '@cml-rec/shared/http/auth';
 import { errorHandler, unknownRoute } from '@cml-rec/shared/http/errors';
+import { requestContext } from '@cml-rec/shared/http/request-context';
 import type { Logger } from '@cml-rec/shared/logging/logger';
 import express, { type Express } from 'express';
 import type { Producer } from 'kafkajs';
@@ -29,6 +30,7 @@ export interface IngestAppOptions {
 export function createIngestApp(options: IngestAppOptions): Express {
   const app = express();
   app.disable('x-powered-by');
+  app.use(requestContext(options.logger.child({ component: 'http' })));
 
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
