@@ -3,6 +3,7 @@ import { parseNumberOption, UsageError } from '@cml-rec/shared/cli/run';
 import { defaultBprOptions } from '@cml-rec/shared/baselines/bpr';
 import { defaultFeatureLossOptions } from '@cml-rec/shared/cml/features';
 import { defaultHyperparameters, type CmlHyperparameters } from '@cml-rec/shared/cml/train';
+import { ALIGN_COLD_ITEMS_DEFAULTS } from '@cml-rec/shared/alignment/cold-start';
 import type { EpochReport, PipelineOptions } from './pipeline.js';
 import {
   INTERACTION_FORMATS,
@@ -32,6 +33,10 @@ training control:
   --patience N            stop after N validations without improvement (default 3)
   --feature-weight W      λ_f of the item-feature loss (default 0.1, 0 = off)
   --bpr-epochs N          epochs of the BPR-MF baseline (default 30, 0 = skip it)
+  --align none|wdgrl      vectors of items with features but no training positive: f(x) of the
+                          jointly trained encoder (none, default) or a WDGRL-aligned encoder
+  --align-lambda L        λ of the WDGRL distance term (default ${ALIGN_COLD_ITEMS_DEFAULTS.lambda})
+  --align-iterations N    WDGRL encoder iterations (default ${ALIGN_COLD_ITEMS_DEFAULTS.iterations})
 model (defaults in parentheses):
   --dim N (${defaultHyperparameters.dim})  --margin M (${defaultHyperparameters.margin})  --learning-rate R (${defaultHyperparameters.learningRate})
   --negatives U (${defaultHyperparameters.numNegatives})  --covariance-weight C (${defaultHyperparameters.covarianceWeight}, 0 = off)
@@ -49,6 +54,9 @@ export interface TrainOptions {
   patience: number;
   featureWeight: number;
   bprEpochs: number;
+  align: 'none' | 'wdgrl';
+  alignLambda: number;
+  alignIterations: number;
   format?: InteractionFormat;
   minRating: number;
   testFraction: number;
@@ -72,6 +80,9 @@ export function parseTrainOptions(argv: string[]): TrainOptions {
         patience: { type: 'string' },
         'feature-weight': { type: 'string' },
         'bpr-epochs': { type: 'string' },
+        align: { type: 'string' },
+        'align-lambda': { type: 'string' },
+        'align-iterations': { type: 'string' },
         format: { type: 'string' },
         'min-rating': { type: 'string' },
         'test-fraction': { type: 'string' },
@@ -100,6 +111,10 @@ export function parseTrainOptions(argv: string[]): TrainOptions {
   const optimizer = values.optimizer ?? defaultHyperparameters.optimizer;
   if (optimizer !== 'adagrad' && optimizer !== 'adam') {
     throw new UsageError(`--optimizer must be adagrad or adam, got ${JSON.stringify(optimizer)}`);
+  }
+  const align = values.align ?? 'none';
+  if (align !== 'none' && align !== 'wdgrl') {
+    throw new UsageError(`--align must be none or wdgrl, got ${JSON.stringify(align)}`);
   }
   const d = defaultHyperparameters;
   const integer = { integer: true };
@@ -133,6 +148,19 @@ export function parseTrainOptions(argv: string[]): TrainOptions {
       max: 10_000,
       integer: true,
     }),
+    align,
+    alignLambda: parseNumberOption(
+      values['align-lambda'],
+      '--align-lambda',
+      ALIGN_COLD_ITEMS_DEFAULTS.lambda,
+      { min: 0, max: 1000 },
+    ),
+    alignIterations: parseNumberOption(
+      values['align-iterations'],
+      '--align-iterations',
+      ALIGN_COLD_ITEMS_DEFAULTS.iterations,
+      { min: 1, max: 1_000_000, integer: true },
+    ),
     format,
     minRating: parseNumberOption(values['min-rating'], '--min-rating', 4),
     testFraction: parseNumberOption(values['test-fraction'], '--test-fraction', 0.2, {
@@ -200,6 +228,8 @@ export function buildPipelineOptions(
     patience: options.patience,
     featureLoss: { ...defaultFeatureLossOptions, weight: options.featureWeight },
     bpr: options.bprEpochs > 0 ? { ...defaultBprOptions, epochs: options.bprEpochs } : false,
+    align: options.align,
+    alignment: { lambda: options.alignLambda, iterations: options.alignIterations },
     onEpoch,
   };
 }

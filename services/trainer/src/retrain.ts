@@ -110,7 +110,12 @@ async function retrainLocked(
   options: RetrainOptions,
   logger: Logger,
 ): Promise<RetrainOutcome> {
-  const { dataset, info: snapshot, itemFeatures } = await readSnapshot(pool, options.minRating);
+  const {
+    dataset,
+    info: snapshot,
+    itemFeatures,
+    unseenItems,
+  } = await readSnapshot(pool, options.minRating);
   logger.info({ ...snapshot }, 'snapshot read');
   const active = await getActiveVersion(pool);
   const latest = await getLatestVersion(pool);
@@ -128,6 +133,7 @@ async function retrainLocked(
   const result = await trainAndEvaluate(dataset, {
     ...options.pipeline,
     itemFeatures,
+    coldItems: unseenItems,
     prepare: source
       ? (state, trainingSet) => {
           warmStart = copyWarmStartRows(state.tables, trainingSet, source);

@@ -9,6 +9,8 @@ export interface Snapshot {
   info: DataSnapshot;
   /** items.features aligned with dataset.items (undefined where an item has none). */
   itemFeatures: (ItemFeatures | undefined)[];
+  /** Catalogue items nobody has interacted with: the cold items placed from features. */
+  unseenItems: Set<number>;
 }
 
 /**
@@ -37,8 +39,10 @@ export async function readSnapshot(pool: Pool, minRating: number): Promise<Snaps
       values: [minRating, POSITIVE_EVENT_TYPES],
       rowMode: 'array',
     });
-    const items = await client.query<[string, ItemFeatures | null]>({
-      text: 'SELECT external_id, features FROM items WHERE active ORDER BY id',
+    const items = await client.query<[string, ItemFeatures | null, boolean]>({
+      text: `SELECT i.external_id, i.features,
+                    EXISTS (SELECT 1 FROM interactions x WHERE x.item_id = i.id) AS seen
+               FROM items i WHERE i.active ORDER BY i.id`,
       rowMode: 'array',
     });
     await client.query('COMMIT');
@@ -49,9 +53,13 @@ export async function readSnapshot(pool: Pool, minRating: number): Promise<Snaps
     );
     const [total] = totals.rows;
     const featuresById = new Map(items.rows.map(([id, features]) => [id, features ?? undefined]));
+    const unseenItems = new Set(
+      items.rows.flatMap(([id, , seen]) => (seen ? [] : [dataset.items.get(id) as number])),
+    );
     return {
       dataset,
       itemFeatures: dataset.items.ids.map((id) => featuresById.get(id)),
+      unseenItems,
       info: {
         interactionCount: Number(total.count),
         latestTimestamp: total.latest ? total.latest.toISOString() : null,

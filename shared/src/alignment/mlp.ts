@@ -42,6 +42,9 @@ export class Mlp {
   readonly inputSize: number;
   readonly outputSize: number;
   private readonly layers: DenseLayer[];
+  private readonly dropoutSeed: number;
+  /** Dropout masks drawn so far: each draw gets its own seed, so runs are reproducible. */
+  private dropoutDraws = 0;
 
   constructor(spec: MlpSpec) {
     const sizes = [spec.inputSize, ...spec.hiddenSizes, spec.outputSize];
@@ -54,6 +57,7 @@ export class Mlp {
       }
     }
     const random = createRandom(spec.seed);
+    this.dropoutSeed = spec.seed * 7919;
     this.inputSize = spec.inputSize;
     this.outputSize = spec.outputSize;
     this.layers = [];
@@ -81,7 +85,14 @@ export class Mlp {
       const z = tf.add(tf.matMul(h, layer.weight), layer.bias) as tf.Tensor2D;
       h = layer.activation === 'relu' ? tf.relu(z) : z;
       const hidden = index + 1 < this.layers.length;
-      if (hidden && dropoutRate > 0) h = tf.dropout(h, dropoutRate) as tf.Tensor2D;
+      if (hidden && dropoutRate > 0) {
+        h = tf.dropout(
+          h,
+          dropoutRate,
+          undefined,
+          this.dropoutSeed + this.dropoutDraws++,
+        ) as tf.Tensor2D;
+      }
     });
     return h;
   }

@@ -101,7 +101,7 @@ describe('cml > features > loss', () => {
     for (let step = 0; step < 30; step++) loss.step(Int32Array.from([0, 1, 2, 3]));
     assert.ok(gap() < before / 2, `gap ${gap()} was ${before}`);
 
-    const cold = loss.placeColdItems((item) => item !== 2);
+    const cold = loss.placeColdItems((item) => item === 2);
     assert.deepEqual(cold, [2]);
     const encoded = loss.encode([2]);
     assert.deepEqual(tables.items.subarray(2 * dim, 3 * dim), encoded);

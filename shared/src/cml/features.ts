@@ -118,6 +118,8 @@ export class FeatureLoss {
   readonly encoder: Mlp;
   private readonly optimizer: tf.Optimizer;
   private readonly featuredItems: Int32Array;
+  /** Featured items the loss trains on: those whose vectors the metric loss has learned. */
+  private readonly trainingItems: Int32Array;
   private readonly itemRowOptimizer: RowOptimizer;
   private readonly rowGradient: Float64Array;
   private cursor = 0;
@@ -128,6 +130,7 @@ export class FeatureLoss {
     private readonly tables: EmbeddingTables,
     itemOptimizerState: OptimizerState,
     private readonly options: FeatureLossOptions,
+    isTrainable: (item: number) => boolean = () => true,
   ) {
     this.encoder = new Mlp({
       inputSize,
@@ -145,6 +148,9 @@ export class FeatureLoss {
       }
     }
     this.featuredItems = Int32Array.from(featured);
+    // An item without training positives has a vector the metric loss never learned: pulling
+    // the encoder towards it would teach f noise.
+    this.trainingItems = Int32Array.from(featured.filter(isTrainable));
   }
 
   get numFeaturedItems(): number {
@@ -153,7 +159,7 @@ export class FeatureLoss {
 
   /** Runs `stepsPerEpoch` batches; returns the mean λ_f ‖f(x) − v‖² per item. */
   runSteps(itemSquaredNorms?: Float32Array): number {
-    if (this.featuredItems.length === 0 || this.options.weight === 0) return 0;
+    if (this.trainingItems.length === 0 || this.options.weight === 0) return 0;
     let total = 0;
     let count = 0;
     for (let step = 0; step < this.options.stepsPerEpoch; step++) {
@@ -203,9 +209,9 @@ export class FeatureLoss {
     });
   }
 
-  /** Sets v_j = f(x_j) for every item that has features but no training positive. */
-  placeColdItems(itemHasPositives: (item: number) => boolean): number[] {
-    const cold = Array.from(this.featuredItems).filter((item) => !itemHasPositives(item));
+  /** Sets v_j = f(x_j) for every item with features that `isCold` selects; returns them. */
+  placeColdItems(isCold: (item: number) => boolean): number[] {
+    const cold = Array.from(this.featuredItems).filter(isCold);
     if (cold.length === 0) return cold;
     const vectors = this.encode(cold);
     const { dim, items } = this.tables;
@@ -224,11 +230,11 @@ export class FeatureLoss {
   }
 
   private nextBatch(): Int32Array {
-    const size = Math.min(this.options.batchSize, this.featuredItems.length);
+    const size = Math.min(this.options.batchSize, this.trainingItems.length);
     const batch = new Int32Array(size);
     for (let n = 0; n < size; n++) {
-      batch[n] = this.featuredItems[this.cursor];
-      this.cursor = (this.cursor + 1) % this.featuredItems.length;
+      batch[n] = this.trainingItems[this.cursor];
+      this.cursor = (this.cursor + 1) % this.trainingItems.length;
     }
     return batch;
   }

@@ -126,6 +126,8 @@ async function trainFromFile(options: TrainOptions, file: string): Promise<void>
   const result = await trainAndEvaluate(dataset, {
     ...buildPipelineOptions(options, (report) => reportEpoch(bar, report)),
     itemFeatures: features && dataset.items.ids.map((id) => features.get(id)),
+    // Every item of a ratings file has interactions: none is placed from its features alone.
+    coldItems: new Set<number>(),
   });
   bar.finish();
 
@@ -157,6 +159,8 @@ async function trainFromFile(options: TrainOptions, file: string): Promise<void>
       bestValidationRecall: result.fit.bestValidationRecall,
       coldItems: result.coldItems,
       featureColumns: result.encoder?.vocabulary.length ?? 0,
+      align: options.align,
+      alignment: result.alignment,
     },
     curve: result.epochs.map(({ epoch, trainSeconds, metricLoss, pairs, validationRecall }) => ({
       epoch,
