@@ -1,3 +1,4 @@
+import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { UsageError } from '@cml-rec/shared/cli/run';
 import { buildDataset, type Dataset } from '@cml-rec/shared/cml/dataset';
@@ -30,6 +31,7 @@ export async function readFileDataset(
   minRating: number,
   onRejected: (lineNumber: number, reason: string) => void,
 ): Promise<FileDataset> {
+  checkReadableFile(file, '--ratings');
   const parse = createInteractionParser({ format: format ?? guessFormat(file) });
   const users: string[] = [];
   const items: string[] = [];
@@ -71,6 +73,7 @@ export async function readItemFeatures(
   file: string,
   onRejected: (lineNumber: number, reason: string) => void,
 ): Promise<Map<string, ItemFeatures>> {
+  checkReadableFile(file, '--items');
   const { parse, encoding } = itemParserFor(file);
   const features = new Map<string, ItemFeatures>();
   for await (const { lineNumber, text } of readLines(file, encoding)) {
@@ -83,4 +86,9 @@ export async function readItemFeatures(
     features.set(outcome.itemId, mergeItemFeatures(features.get(outcome.itemId), outcome.features));
   }
   return features;
+}
+
+function checkReadableFile(file: string, option: string): void {
+  if (!existsSync(file)) throw new UsageError(`${option} ${file}: no such file`);
+  if (!statSync(file).isFile()) throw new UsageError(`${option} ${file} is not a file`);
 }

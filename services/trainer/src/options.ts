@@ -15,8 +15,8 @@ export const trainUsage = `usage: cml-train [options]
 Trains CML on the interactions in PostgreSQL (DATABASE_URL, or the embedded server when
 unset), evaluates it against popularity on a seeded per-user split, exports the model to ONNX,
 registers it, and activates it when the promotion gate passes (the first version always
-does). With --ratings it trains and evaluates straight
-from a ratings file instead, touching no database.
+does). With --ratings it trains and evaluates straight from a ratings file instead, touching
+no database.
 
 data:
   --ratings FILE          train from a file (MovieLens u.data or ratings.dat, CSV, JSONL)
@@ -33,8 +33,8 @@ training control:
   --patience N            stop after N validations without improvement (default 3)
   --feature-weight W      λ_f of the item-feature loss (default 0.1, 0 = off)
   --bpr-epochs N          epochs of the BPR-MF baseline (default 30, 0 = skip it)
-  --align none|wdgrl      vectors of items with features but no training positive: f(x) of the
-                          jointly trained encoder (none, default) or a WDGRL-aligned encoder
+  --align none|wdgrl      vectors of items with features and no history: f(x) of the jointly
+                          trained encoder (none, default) or a WDGRL-aligned encoder
   --align-lambda L        λ of the WDGRL distance term (default ${ALIGN_COLD_ITEMS_DEFAULTS.lambda})
   --align-iterations N    WDGRL encoder iterations (default ${ALIGN_COLD_ITEMS_DEFAULTS.iterations})
 model (defaults in parentheses):
@@ -162,7 +162,7 @@ export function parseTrainOptions(argv: string[]): TrainOptions {
       { min: 1, max: 1_000_000, integer: true },
     ),
     format,
-    minRating: parseNumberOption(values['min-rating'], '--min-rating', 4),
+    minRating: parseNumberOption(values['min-rating'], '--min-rating', 4, { min: -1e6, max: 1e6 }),
     testFraction: parseNumberOption(values['test-fraction'], '--test-fraction', 0.2, {
       min: 0.01,
       max: 0.9,

@@ -41,6 +41,7 @@ describe('data > interaction formats > movielens', () => {
     assert.match(reasonOf(parse('196\t242\t9\t881250949')), /rating 9 is outside \[1, 5\]/);
     assert.match(reasonOf(parse('196\t242\t3\tyesterday')), /timestamp "yesterday"/);
     assert.match(reasonOf(parse('196\t242\t3\t4102444800')), /in the future/);
+    assert.match(reasonOf(parse('196\t242\t3\t99999999999999999999')), /not a valid date/);
   });
 
   it('reads ratings.dat with :: separators', () => {
@@ -88,7 +89,7 @@ describe('data > interaction formats > jsonl', () => {
 
   it('reads objects with mapped fields, and the event id', () => {
     const outcome = parse(
-      '{"user":"u1","item":7,"type":"click","timestamp":1700000000,"event_id":"e-1"}',
+      '{"userId":"u1","itemId":7,"eventType":"click","timestamp":1700000000,"eventId":"e-1"}',
     );
     assert.equal(outcome.kind, 'interaction');
     if (outcome.kind === 'interaction') assert.equal(outcome.value.eventId, 'e-1');
@@ -98,11 +99,11 @@ describe('data > interaction formats > jsonl', () => {
     assert.match(reasonOf(parse('{"user": "u1",')), /not valid JSON/);
     assert.match(reasonOf(parse('[1,2]')), /expected a JSON object/);
     assert.match(
-      reasonOf(parse('{"user":{"id":1},"item":"i","timestamp":1}')),
+      reasonOf(parse('{"userId":{"id":1},"itemId":"i","timestamp":1}')),
       /must be a string or number/,
     );
     assert.match(
-      reasonOf(parse(`{"user":"${'x'.repeat(300)}","item":"i","timestamp":1}`)),
+      reasonOf(parse(`{"userId":"${'x'.repeat(300)}","itemId":"i","timestamp":1}`)),
       /longer than 256/,
     );
   });

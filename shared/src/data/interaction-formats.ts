@@ -35,7 +35,10 @@ export interface ColumnMapping {
 
 export interface ParserOptions {
   format: InteractionFormat;
-  /** CSV and JSONL only. Defaults: user, item, rating, weight, type, timestamp, event_id. */
+  /**
+   * CSV and JSONL only. CSV defaults: user, item, rating, weight, type, timestamp, event_id;
+   * JSONL defaults: userId, itemId, rating, weight, eventType, timestamp, eventId.
+   */
   mapping?: Partial<ColumnMapping>;
   /** CSV only. */
   delimiter?: string;
@@ -46,6 +49,22 @@ export interface ParserOptions {
   /** "now" for the future-timestamp check; tests pin it. */
   now?: number;
 }
+
+/** JSONL defaults follow the Kafka and HTTP event schema's field names. */
+export const defaultJsonlMapping: ColumnMapping = {
+  user: 'userId',
+  item: 'itemId',
+  rating: 'rating',
+  weight: 'weight',
+  type: 'eventType',
+  timestamp: 'timestamp',
+  eventId: 'eventId',
+};
+
+/** The keys `--map` accepts. */
+export const MAPPING_KEYS: (keyof ColumnMapping)[] = [
+  'user', 'item', 'rating', 'weight', 'type', 'timestamp', 'eventId',
+]; // prettier-ignore
 
 export const defaultMapping: ColumnMapping = {
   user: 'user',
@@ -167,7 +186,7 @@ function createJsonlParser(
   options: ParserOptions,
   toInteraction: (fields: Fields) => LineOutcome,
 ): (line: string) => LineOutcome {
-  const mapping = { ...defaultMapping, ...options.mapping };
+  const mapping = { ...defaultJsonlMapping, ...options.mapping };
   return (line) => {
     if (line.trim() === '') return { kind: 'rejected', reason: 'empty line' };
     let record: unknown;

@@ -22,8 +22,10 @@ export function parseTimestamp(raw: string, now = Date.now()): Date | { error: s
       error: `timestamp ${JSON.stringify(raw)} is neither epoch seconds, epoch ms nor ISO-8601`,
     };
   }
-  if (!Number.isFinite(millis))
+  // JavaScript dates end at ±8.64e15 ms; anything beyond cannot even be printed as a date.
+  if (!Number.isFinite(millis) || Math.abs(millis) > 8.64e15) {
     return { error: `timestamp ${JSON.stringify(raw)} is not a valid date` };
+  }
   if (millis > now + MAX_FUTURE_SKEW_MS) {
     return {
       error: `timestamp ${new Date(millis).toISOString()} is more than a day in the future`,

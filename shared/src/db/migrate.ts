@@ -45,7 +45,7 @@ export async function migrate(
     const pending = migrations.filter((migration) => !applied.has(migration.version));
 
     for (const migration of pending) {
-      logger.info({ version: migration.version, name: migration.name }, 'applying migration');
+      logger.info({ version: migration.version, migration: migration.name }, 'applying migration');
       await client.query(migration.sql);
       await client.query('INSERT INTO schema_migrations (version, name) VALUES ($1, $2)', [
         migration.version,

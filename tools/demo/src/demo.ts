@@ -45,7 +45,12 @@ interface DemoOptions {
 
 async function main(): Promise<void> {
   const options = parseOptions();
-  const config = loadDatabaseConfig();
+  // Each dataset gets its own schema, so a MovieLens run never mixes with the synthetic data
+  // of an earlier run (their ids overlap) and each keeps its own model versions.
+  const config = loadDatabaseConfig({
+    ...process.env,
+    DATABASE_SCHEMA: process.env.DATABASE_SCHEMA || demoSchema(options.data),
+  });
   step(
     'starting PostgreSQL',
     config.databaseUrl ? 'DATABASE_URL' : `embedded, data in ${config.dataDir}`,
@@ -56,6 +61,7 @@ async function main(): Promise<void> {
   const env = {
     ...process.env,
     DATABASE_URL: database.connectionString,
+    DATABASE_SCHEMA: config.databaseSchema,
     CMLREC_DATA_DIR: config.dataDir,
     API_KEYS: apiKey,
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
@@ -73,7 +79,12 @@ async function main(): Promise<void> {
     await runScript('services/ingest/dist/cli/import.js', importArgs, env);
 
     step('training and evaluating CML against popularity');
-    const trainArgs = ['--json', ...(options.epochs ? ['--epochs', options.epochs] : [])];
+    // The demo serves what it just trained, even if an earlier run's version scored higher.
+    const trainArgs = [
+      '--json',
+      '--force-activate',
+      ...(options.epochs ? ['--epochs', options.epochs] : []),
+    ];
     const { output } = await runScript('services/trainer/dist/cli/train.js', trainArgs, env, {
       captureOutput: true,
     });
@@ -110,6 +121,7 @@ async function main(): Promise<void> {
 
   if (options.exit) {
     await stopAll();
+    console.log('\n(--exit: the API has stopped; run without --exit to keep it serving)');
     return;
   }
   console.log('\nserving until Ctrl-C');
@@ -197,6 +209,16 @@ async function showExamples(
   console.log(`  curl ${auth} '${base}/${userId}/recommendations?k=0'   # 400`);
   console.log(`  curl '${base}/${userId}/recommendations'   # 401 without a key`);
   return { medianMs: median, p99Ms: latencies[197], requests: latencies.length };
+}
+
+/** `demo_synthetic`, or `demo_<folder or file name>` for --data. */
+function demoSchema(data: string | undefined): string {
+  if (!data) return 'demo_synthetic';
+  const name = path
+    .basename(path.resolve(data))
+    .toLowerCase()
+    .replace(/[^a-z0-9_]+/g, '_');
+  return `demo_${name}`.slice(0, 63);
 }
 
 function indent(text: string): string {

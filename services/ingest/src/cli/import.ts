@@ -1,10 +1,11 @@
 #!/usr/bin/env node
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { parseKeyValueList, runCli, UsageError } from '@cml-rec/shared/cli/run';
 import {
   INTERACTION_FORMATS,
+  MAPPING_KEYS,
   type ColumnMapping,
   type InteractionFormat,
 } from '@cml-rec/shared/data/interaction-formats';
@@ -28,10 +29,26 @@ const logger = createLogger('import');
 
 async function main(): Promise<number> {
   const { positionals, values } = parseCommandLine();
+  if (values.help) {
+    process.stdout.write(`${usage}\n`);
+    return 0;
+  }
   const [command, target] = positionals;
   if (!command || !target) throw new UsageError('a command and a path are required');
+  if (!COMMANDS.includes(command)) {
+    throw new UsageError(`unknown command ${JSON.stringify(command)}: use ${COMMANDS.join(', ')}`);
+  }
   if (!existsSync(target)) throw new UsageError(`no such file or directory: ${target}`);
+  const isFolder = statSync(target).isDirectory();
+  if (isFolder !== (command === 'movielens')) {
+    throw new UsageError(
+      command === 'movielens'
+        ? `${target} is a file; cml-import movielens takes a folder (u.data or ratings.dat inside)`
+        : `${target} is a folder; cml-import ${command} takes a file`,
+    );
+  }
 
+  if (values.map && command === 'interactions') parseMapping(values.map);
   const database = await openDatabase(loadDatabaseConfig(), logger);
   const onRejected = (rejection: Rejection) =>
     logger.warn(
@@ -78,6 +95,7 @@ function parseCommandLine() {
         'event-type': { type: 'string' },
         source: { type: 'string' },
         json: { type: 'boolean' },
+        help: { type: 'boolean' },
       },
     });
   } catch (error) {
@@ -101,9 +119,7 @@ async function importInteractionFile(
   if (eventType !== undefined && !isEventType(eventType)) {
     throw new UsageError(`--event-type ${JSON.stringify(eventType)} is not a known event type`);
   }
-  const mapping = values.map
-    ? (parseKeyValueList(values.map, '--map') as Partial<ColumnMapping>)
-    : undefined;
+  const mapping = values.map ? parseMapping(values.map) : undefined;
   return importInteractions(pool, {
     file,
     format,
@@ -144,6 +160,20 @@ async function importMovieLensFolder(
     }),
   );
   return summaries;
+}
+
+const COMMANDS = ['interactions', 'items', 'movielens'];
+
+/** --map for interactions: every key must be one the parsers know. */
+function parseMapping(text: string): Partial<ColumnMapping> {
+  const mapping = parseKeyValueList(text, '--map');
+  const unknown = Object.keys(mapping).filter((key) => !(MAPPING_KEYS as string[]).includes(key));
+  if (unknown.length > 0) {
+    throw new UsageError(
+      `--map has unknown key(s) ${unknown.join(', ')}: use ${MAPPING_KEYS.join(', ')}`,
+    );
+  }
+  return mapping as Partial<ColumnMapping>;
 }
 
 function guessInteractionFormat(file: string): InteractionFormat {

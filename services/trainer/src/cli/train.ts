@@ -2,7 +2,7 @@
 import path from 'node:path';
 import { FileArtifactStore } from '@cml-rec/shared/artifacts/store';
 import { ProgressBar } from '@cml-rec/shared/cli/progress';
-import { runCli } from '@cml-rec/shared/cli/run';
+import { runCli, UsageError } from '@cml-rec/shared/cli/run';
 import type { Evaluation } from '@cml-rec/shared/cml/evaluation';
 import { formatEvaluationTable } from '@cml-rec/shared/cml/report';
 import { loadDatabaseConfig, openDatabase } from '@cml-rec/shared/db/database';
@@ -36,6 +36,10 @@ the reason recorded and the command exits with 3 (4 when a retrain run holds the
 type Evaluations = { cml: Evaluation; popularity: Evaluation; bpr?: Evaluation };
 
 async function main(): Promise<number | void> {
+  if (process.argv.includes('--help')) {
+    process.stdout.write(`${usage}\n`);
+    return 0;
+  }
   const { values: gateFlags, rest } = takeOptions(process.argv.slice(2), GATE_OPTIONS);
   const options = parseTrainOptions(rest);
   if (options.ratingsFile) return trainFromFile(options, options.ratingsFile);
@@ -118,6 +122,12 @@ async function trainFromFile(options: TrainOptions, file: string): Promise<void>
     options.minRating,
     onRejected(file),
   );
+  if (dataset.positives.numPairs === 0) {
+    throw new UsageError(
+      `${file} has no positive interactions at --min-rating ${options.minRating}: lower it, ` +
+        'or check the file format',
+    );
+  }
   const features = options.itemsFile
     ? await readItemFeatures(options.itemsFile, onRejected(options.itemsFile))
     : undefined;
