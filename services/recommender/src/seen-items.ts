@@ -1,24 +1,118 @@
 import type { Pool } from '@cml-rec/shared/db/pool';
+import type { Logger } from '@cml-rec/shared/logging/logger';
+
+/** Where a user's already-seen items come from (PostgreSQL in the service, memory in benchmarks). */
+export interface SeenItemsSource {
+  forUser(userId: string): Promise<Iterable<string>>;
+}
+
+export interface SeenItemsOptions {
+  /** A user's list is re-read from scratch after this long (ms); 0 disables the cache. */
+  ttlMs: number;
+  /** How often new interactions are read and added to cached users (ms); 0 disables it. */
+  refreshMs: number;
+  maxEntries?: number;
+  onLookup?: (hit: boolean) => void;
+}
 
 /**
- * The items each user has interacted with (any event type), from PostgreSQL, cached for a
- * short time so a burst of requests costs one query while a new interaction is still
- * excluded within `ttlMs`.
+ * Interactions whose ids are at most this far below the newest one seen are read again on
+ * every refresh: bigserial ids are handed out at insert time, so a transaction that committed
+ * late can land below the watermark. Re-adding an item to a set is harmless.
  */
-export class SeenItems {
-  private readonly cache = new Map<string, { expires: number; items: string[] }>();
+const LOOKBACK_IDS = 1000;
+const REFRESH_BATCH = 10_000;
+
+/**
+ * The items each user has interacted with (any event type), from PostgreSQL.
+ *
+ * A user's list is read once and cached; every `refreshMs` one query reads the interactions
+ * stored since the last refresh and adds them to the cached users, so an interaction ingested
+ * now is excluded about `refreshMs` later without a query per request. Entries are re-read
+ * after `ttlMs`, which also bounds how long an interaction committed far out of id order
+ * can be missed. Concurrent misses for one user share one query.
+ */
+export class SeenItems implements SeenItemsSource {
+  private readonly cache = new Map<string, { expires: number; items: Set<string> }>();
+  private readonly pending = new Map<string, Promise<Set<string>>>();
+  private watermark: number | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private refreshing: Promise<void> | undefined;
 
   constructor(
     private readonly pool: Pool,
-    private readonly ttlMs: number,
-    private readonly maxEntries = 100_000,
+    private readonly options: SeenItemsOptions,
+    private readonly logger?: Logger,
   ) {}
 
-  async forUser(userId: string): Promise<string[]> {
-    const now = Date.now();
-    const cached = this.cache.get(userId);
-    if (cached && cached.expires > now) return cached.items;
+  /** Starts the periodic refresh (after reading the current newest interaction id). */
+  async start(): Promise<void> {
+    if (this.options.refreshMs <= 0 || this.options.ttlMs <= 0) return;
+    const { rows } = await this.pool.query<{ max: string | null }>(
+      'SELECT max(id) AS max FROM interactions',
+    );
+    this.watermark = Number(rows[0]?.max ?? 0);
+    this.timer = setInterval(() => void this.refresh(), this.options.refreshMs);
+    this.timer.unref();
+  }
 
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    await this.refreshing;
+  }
+
+  forUser(userId: string): Promise<Set<string>> {
+    const cached = this.cache.get(userId);
+    if (cached && cached.expires > Date.now()) {
+      this.options.onLookup?.(true);
+      return Promise.resolve(cached.items);
+    }
+    this.options.onLookup?.(false);
+    let query = this.pending.get(userId);
+    if (!query) {
+      query = this.query(userId).finally(() => this.pending.delete(userId));
+      this.pending.set(userId, query);
+    }
+    return query;
+  }
+
+  /** Adds the interactions stored since the last refresh to the cached users. */
+  refresh(): Promise<void> {
+    this.refreshing ??= this.readNew()
+      .catch((error) => this.logger?.warn({ err: error }, 'failed to refresh seen items'))
+      .finally(() => (this.refreshing = undefined));
+    return this.refreshing;
+  }
+
+  private async readNew(): Promise<void> {
+    let watermark = this.watermark;
+    if (watermark === undefined) return;
+    for (;;) {
+      const { rows } = await this.pool.query<[string, string, string]>({
+        text: `SELECT x.id, u.external_id, i.external_id
+                 FROM interactions x
+                 JOIN users u ON u.id = x.user_id
+                 JOIN items i ON i.id = x.item_id
+                WHERE x.id > $1
+                ORDER BY x.id
+                LIMIT $2`,
+        values: [Math.max(0, watermark - LOOKBACK_IDS), REFRESH_BATCH],
+        rowMode: 'array',
+      });
+      let newest: number = watermark;
+      for (const [id, userId, itemId] of rows) {
+        this.cache.get(userId)?.items.add(itemId);
+        newest = Math.max(newest, Number(id));
+      }
+      const advanced = newest > watermark;
+      watermark = newest;
+      this.watermark = newest;
+      // A full batch beyond the look-back window means more rows are waiting.
+      if (rows.length < REFRESH_BATCH || !advanced) return;
+    }
+  }
+
+  private async query(userId: string): Promise<Set<string>> {
     const { rows } = await this.pool.query<[string]>({
       text: `SELECT DISTINCT i.external_id
                FROM interactions x
@@ -28,9 +122,17 @@ export class SeenItems {
       values: [userId],
       rowMode: 'array',
     });
-    const items = rows.map(([id]) => id);
-    if (this.cache.size >= this.maxEntries) this.cache.clear();
-    this.cache.set(userId, { expires: now + this.ttlMs, items });
+    const items = new Set(rows.map(([id]) => id));
+    if (this.options.ttlMs > 0) {
+      const maxEntries = this.options.maxEntries ?? 100_000;
+      // Oldest entries first out: a Map iterates in insertion order.
+      if (this.cache.size >= maxEntries) {
+        const oldest = this.cache.keys().next();
+        if (!oldest.done) this.cache.delete(oldest.value);
+      }
+      this.cache.delete(userId);
+      this.cache.set(userId, { expires: Date.now() + this.options.ttlMs, items });
+    }
     return items;
   }
 }

@@ -1,6 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { mkdtemp, rm, truncate } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { FileArtifactStore } from '@cml-rec/shared/artifacts/store';
@@ -10,40 +8,74 @@ import {
   defaultHyperparameters,
   SerialCmlTrainer,
 } from '@cml-rec/shared/cml/train';
-import { generateSyntheticDataset } from '@cml-rec/shared/data/synthetic';
+import { generateSyntheticDataset, type SyntheticDataset } from '@cml-rec/shared/data/synthetic';
 import { upsertInteractions } from '@cml-rec/shared/db/interactions';
+import { upsertItemFeatures } from '@cml-rec/shared/db/items';
 import { withTransaction } from '@cml-rec/shared/db/pool';
 import { createTestDatabase, type TestDatabase } from '@cml-rec/shared/db/testing';
-import { silentLogger } from '@cml-rec/shared/logging/logger';
-import { writeModelVersion } from '@cml-rec/shared/model/version-files';
+import { silentLogger, type Logger } from '@cml-rec/shared/logging/logger';
+import { EMBEDDINGS, writeModelVersion } from '@cml-rec/shared/model/version-files';
 import { activateVersion, newVersionId, registerVersion } from '@cml-rec/shared/registry/registry';
 import { loadRecommenderConfig, type RecommenderConfig } from './config.js';
-import { createApp } from './http/app.js';
-import { ModelHolder } from './model/model-holder.js';
-import { SeenItems } from './seen-items.js';
+import { startRecommender, type Recommender } from './runtime.js';
+
+/** The bearer token the fixture's API accepts (unless the env given says otherwise). */
+export const FIXTURE_API_KEY = 'fixture-key';
+
+/** The genres the fixture gives items: item n gets GENRES[n % 4], and `tag-even` when n is even. */
+export const FIXTURE_GENRES = ['Action', 'Comedy', 'Drama', 'Horror'];
+
+export interface PublishOptions {
+  /** Default true: make it the active version (as the promotion gate would). */
+  activate?: boolean;
+  /** Truncate its embeddings after registering, as a damaged artifact store would. */
+  corrupt?: boolean;
+  /** Training seed; different seeds give different vectors. */
+  seed?: number;
+}
 
 export interface RecommenderFixture {
   db: TestDatabase;
   store: FileArtifactStore;
-  models: ModelHolder;
+  data: SyntheticDataset;
+  recommender: Recommender;
+  /** `recommender.models`, kept for older tests. */
+  models: Recommender['models'];
   config: RecommenderConfig;
   baseUrl: string;
-  /** Trains a small model on what is stored, registers and activates it; returns its id. */
-  publishModel(): Promise<string>;
+  /** fetch against the API with the fixture's bearer token. */
+  request(route: string, init?: RequestInit): Promise<Response>;
+  /** Trains a small model on the stored data and registers it (and activates it); returns its id. */
+  publishModel(options?: PublishOptions): Promise<string>;
+  /** Stores one interaction now, as the ingest service would. */
+  addInteraction(userId: string, itemId: string): Promise<void>;
+  /** Starts a second recommender over the same database and store (a restart, or a replica). */
+  startReplica(env?: NodeJS.ProcessEnv): Promise<Recommender>;
   close(): Promise<void>;
 }
 
 /**
  * A recommender API on a random loopback port over a private database schema, seeded with a
- * small synthetic dataset, and a way to publish model versions to it as the trainer would.
+ * small synthetic dataset (120 users, 80 items with genres and tags), and a way to publish
+ * model versions to it as the trainer would. Runs the real wiring (`startRecommender`).
  */
 export async function startRecommenderFixture(
   env: NodeJS.ProcessEnv = {},
+  logger: Logger = silentLogger,
 ): Promise<RecommenderFixture> {
   const db = await createTestDatabase('rec');
   const folder = await mkdtemp(path.join(tmpdir(), 'cml-rec-artifacts-'));
   const store = new FileArtifactStore(folder);
-  const config = loadRecommenderConfig({ MAX_K: '50', SEEN_CACHE_MS: '0', ...env });
+  const fullEnv: NodeJS.ProcessEnv = {
+    MAX_K: '50',
+    SEEN_CACHE_MS: '0',
+    API_KEYS: FIXTURE_API_KEY,
+    PORT: '0',
+    RELOAD_POLL_MS: '60000',
+    IMPRESSION_FLUSH_MS: '50',
+    ...env,
+  };
+  const config = loadRecommenderConfig(fullEnv);
 
   const data = generateSyntheticDataset({
     numUsers: 120,
@@ -52,8 +84,11 @@ export async function startRecommenderFixture(
     meanInteractions: 12,
     seed: 5,
   });
-  await withTransaction(db.pool, (client) =>
-    upsertInteractions(
+  const itemIds = [...new Set(data.ratings.map((r) => r.itemId))].sort(
+    (a, b) => Number(a) - Number(b),
+  );
+  await withTransaction(db.pool, async (client) => {
+    await upsertInteractions(
       client,
       data.ratings.map((r) => ({
         userId: r.userId,
@@ -63,40 +98,51 @@ export async function startRecommenderFixture(
         occurredAt: new Date(r.timestamp * 1000),
         source: 'test',
       })),
-    ),
-  );
+    );
+    await upsertItemFeatures(
+      client,
+      itemIds.map((itemId) => ({
+        itemId,
+        features: {
+          genres: [FIXTURE_GENRES[Number(itemId) % FIXTURE_GENRES.length]],
+          tags: Number(itemId) % 2 === 0 ? ['tag-even'] : [],
+        },
+      })),
+    );
+  });
 
-  const models = new ModelHolder(
-    db.pool,
-    store,
-    { m: config.hnswM, efConstruction: config.hnswEfConstruction, efSearch: config.hnswEfSearch },
-    silentLogger,
-  );
-  const app = createApp({
-    config,
-    models,
-    seen: new SeenItems(db.pool, config.seenCacheMs),
-    logger: silentLogger,
-  });
-  const server: Server = await new Promise((resolve) => {
-    const listening = app.listen(0, '127.0.0.1', () => resolve(listening));
-  });
-  const { port } = server.address() as AddressInfo;
+  const startOne = (extra: NodeJS.ProcessEnv = {}) =>
+    startRecommender({
+      config: loadRecommenderConfig({ ...fullEnv, ...extra }),
+      pool: db.pool,
+      store,
+      logger,
+      defaultMetrics: false,
+    });
+  const recommender = await startOne();
+  const replicas: Recommender[] = [];
+  const baseUrl = `http://127.0.0.1:${recommender.port}`;
+  const authorization = `Bearer ${fullEnv.API_KEYS?.split(',')[0] ?? ''}`;
 
   return {
     db,
     store,
-    models,
+    data,
+    recommender,
+    models: recommender.models,
     config,
-    baseUrl: `http://127.0.0.1:${port}`,
-    async publishModel() {
+    baseUrl,
+    request(route, init = {}) {
+      const headers = new Headers(init.headers);
+      if (!headers.has('authorization')) headers.set('authorization', authorization);
+      return fetch(`${baseUrl}${route}`, { ...init, headers });
+    },
+    async publishModel(options = {}) {
       const dataset = buildDataset(
         data.ratings.filter((r) => r.rating >= 4),
-        {
-          items: data.ratings.map((r) => r.itemId),
-        },
+        { items: data.ratings.map((r) => r.itemId) },
       );
-      const hp = { ...defaultHyperparameters, dim: 8, epochs: 2 };
+      const hp = { ...defaultHyperparameters, dim: 8, epochs: 2, seed: options.seed ?? 42 };
       const state = createCmlState(dataset.users.size, dataset.items.size, hp);
       const trainer = new SerialCmlTrainer(state, dataset.positives, hp);
       for (let epoch = 0; epoch < hp.epochs; epoch++) trainer.runEpoch();
@@ -106,6 +152,10 @@ export async function startRecommenderFixture(
         users: dataset.users.ids,
         items: dataset.items.ids,
       });
+      if (options.corrupt) {
+        const file = path.join(store.locate(id), EMBEDDINGS);
+        await truncate(file, 100);
+      }
       await registerVersion(db.pool, {
         id,
         dataSnapshot: {
@@ -121,11 +171,31 @@ export async function startRecommenderFixture(
         artifactUri: written.artifactUri,
         checksum: written.checksum,
       });
-      await activateVersion(db.pool, id, 'test');
+      if (options.activate ?? true) await activateVersion(db.pool, id, 'test');
       return id;
     },
+    async addInteraction(userId, itemId) {
+      await withTransaction(db.pool, (client) =>
+        upsertInteractions(client, [
+          {
+            userId,
+            itemId,
+            eventType: 'click',
+            weight: 1,
+            occurredAt: new Date(),
+            source: 'test',
+          },
+        ]),
+      );
+    },
+    async startReplica(extra = {}) {
+      const replica = await startOne(extra);
+      replicas.push(replica);
+      return replica;
+    },
     async close() {
-      await new Promise((resolve) => server.close(resolve));
+      for (const replica of replicas) await replica.close();
+      await recommender.close();
       await db.drop();
       await rm(folder, { recursive: true, force: true });
     },

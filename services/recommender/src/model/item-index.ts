@@ -1,4 +1,11 @@
+import { randomBytes } from 'node:crypto';
+import { rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Worker } from 'node:worker_threads';
 import hnswlib from 'hnswlib-node';
+import { AppError } from '@cml-rec/shared/errors';
+import type { BuildRequest, BuildResponse } from './index-builder-worker.js';
 
 export interface IndexParameters {
   m: number;
@@ -12,65 +19,254 @@ export interface Neighbour {
   distance: number;
 }
 
+export interface SearchConstraints {
+  /** Items never returned (the user's seen items, the query items themselves). */
+  excluded?: ReadonlySet<number>;
+  /** When given, only these items may be returned (an item filter such as a genre). */
+  allowed?: ReadonlySet<number>;
+}
+
+/** How a search was answered, for metrics. */
+export type SearchMethod = 'hnsw' | 'hnsw-filtered' | 'exact' | 'exact-fallback';
+
+export interface SearchResult {
+  neighbours: Neighbour[];
+  method: SearchMethod;
+}
+
+/**
+ * Below this many excluded items HNSW is asked for k + |excluded| neighbours and the excluded
+ * ones are dropped; above it a filter inside the graph search skips them, so a user who has
+ * seen 50,000 items does not make ef 50,000.
+ */
+const OVERFETCH_LIMIT = 256;
+/** An item filter that allows at most this many items is answered by scanning just those. */
+const SMALL_ALLOWED_SET = 4096;
+
 /**
  * Euclidean k-NN over the item vectors: HNSW for speed, an exact scan as the safety net.
  *
- * Excluding seen items: HNSW is asked for k + |excluded| neighbours and the excluded ones are
- * dropped afterwards, which leaves at least k whenever HNSW returns what it was asked for. If
- * it returns fewer (a poorly connected graph region), the exact scan answers instead, so a
- * caller always gets exactly min(k, unseen items) results.
+ * Guarantee: a search returns exactly min(k, number of eligible items) neighbours, nearest
+ * first, whatever the number of excluded items: when HNSW returns fewer eligible items than
+ * that (a poorly connected region, a very selective filter), the exact scan answers instead.
  */
 export class ItemIndex {
-  private readonly index: hnswlib.HierarchicalNSW;
   readonly numItems: number;
 
-  constructor(
+  private constructor(
     private readonly vectors: Float32Array,
     readonly dim: number,
+    private readonly hnsw: hnswlib.HierarchicalNSW,
     private readonly parameters: IndexParameters,
   ) {
     this.numItems = vectors.length / dim;
-    this.index = new hnswlib.HierarchicalNSW('l2', dim);
-    this.index.initIndex({
-      maxElements: Math.max(1, this.numItems),
-      m: parameters.m,
-      efConstruction: parameters.efConstruction,
-      randomSeed: 100,
-    });
-    for (let item = 0; item < this.numItems; item++) {
-      this.index.addPoint(Array.from(vectors.subarray(item * dim, (item + 1) * dim)), item);
+  }
+
+  /**
+   * Builds the HNSW graph in a worker thread, which writes it to a temporary file that this
+   * thread reads back with hnswlib's asynchronous readIndex: the event loop is never held by
+   * the build (the vectors are shared with the worker, not copied through a message).
+   */
+  static async build(
+    vectors: Float32Array,
+    dim: number,
+    parameters: IndexParameters,
+  ): Promise<ItemIndex> {
+    checkShape(vectors, dim);
+    const shared = new Float32Array(new SharedArrayBuffer(vectors.byteLength));
+    shared.set(vectors);
+    const file = path.join(tmpdir(), `cml-hnsw-${process.pid}-${randomBytes(6).toString('hex')}`);
+    try {
+      await runBuilder({
+        vectors: shared,
+        dim,
+        m: parameters.m,
+        efConstruction: parameters.efConstruction,
+        file,
+      });
+      const hnsw = new hnswlib.HierarchicalNSW('l2', dim);
+      await hnsw.readIndex(file);
+      return new ItemIndex(shared, dim, hnsw, parameters);
+    } finally {
+      await rm(file, { force: true });
     }
   }
 
-  /** The k nearest items to `query` that are not in `excluded`, nearest first. */
-  search(query: Float32Array, k: number, excluded: ReadonlySet<number>): Neighbour[] {
-    const wanted = Math.min(k, this.numItems - countInRange(excluded, this.numItems));
-    if (wanted <= 0) return [];
+  /** Builds on the calling thread: for tests and benchmarks of small catalogues. */
+  static buildSync(vectors: Float32Array, dim: number, parameters: IndexParameters): ItemIndex {
+    checkShape(vectors, dim);
+    const hnsw = buildHnsw(vectors, dim, parameters.m, parameters.efConstruction);
+    return new ItemIndex(vectors, dim, hnsw, parameters);
+  }
 
-    const asked = Math.min(this.numItems, wanted + excluded.size);
-    this.index.setEf(Math.max(this.parameters.efSearch, asked));
-    const result = this.index.searchKnn(Array.from(query), asked);
+  /** Reads the graph that `writeIndex` saved for these vectors (benchmarks reuse big graphs). */
+  static async fromFile(
+    vectors: Float32Array,
+    dim: number,
+    parameters: IndexParameters,
+    file: string,
+  ): Promise<ItemIndex> {
+    checkShape(vectors, dim);
+    const hnsw = new hnswlib.HierarchicalNSW('l2', dim);
+    await hnsw.readIndex(file);
+    if (hnsw.getCurrentCount() !== vectors.length / dim) {
+      throw new Error(
+        `index file ${file} holds ${hnsw.getCurrentCount()} items, not ${vectors.length / dim}`,
+      );
+    }
+    return new ItemIndex(vectors, dim, hnsw, parameters);
+  }
+
+  /** The same graph and vectors searched with another ef (benchmarks compare several). */
+  withEfSearch(efSearch: number): ItemIndex {
+    return new ItemIndex(this.vectors, this.dim, this.hnsw, { ...this.parameters, efSearch });
+  }
+
+  writeIndex(file: string): Promise<boolean> {
+    return this.hnsw.writeIndex(file);
+  }
+
+  vector(item: number): Float32Array {
+    return this.vectors.subarray(item * this.dim, (item + 1) * this.dim);
+  }
+
+  /** The k nearest eligible items to `query`, nearest first; see the class comment. */
+  search(query: Float32Array, k: number, constraints: SearchConstraints = {}): SearchResult {
+    checkQuery(query, this.dim);
+    const { excluded, allowed } = constraints;
+    const eligible = allowed
+      ? countEligible(allowed, excluded, this.numItems)
+      : this.numItems - (excluded ? countInRange(excluded, this.numItems) : 0);
+    const wanted = Math.min(k, eligible);
+    if (wanted <= 0) return { neighbours: [], method: 'exact' };
+
+    if (allowed && allowed.size <= SMALL_ALLOWED_SET) {
+      return { neighbours: this.scan(query, wanted, allowed, excluded), method: 'exact' };
+    }
+
+    const excludedCount = excluded?.size ?? 0;
+    const overfetch = !allowed && excludedCount <= OVERFETCH_LIMIT;
+    const asked = overfetch ? Math.min(this.numItems, wanted + excludedCount) : wanted;
+    // ef never below the number of results asked for: hnswlib returns at most ef of them.
+    this.hnsw.setEf(Math.max(this.parameters.efSearch, asked));
+    const filter = overfetch ? undefined : eligibility(excluded, allowed);
+    const result = this.hnsw.searchKnn(Array.from(query), asked, filter);
 
     const neighbours: Neighbour[] = [];
     for (let n = 0; n < result.neighbors.length && neighbours.length < wanted; n++) {
       const item = result.neighbors[n];
-      if (!excluded.has(item)) neighbours.push({ item, distance: Math.sqrt(result.distances[n]) });
+      if (excluded?.has(item)) continue;
+      neighbours.push({ item, distance: Math.sqrt(Math.max(0, result.distances[n])) });
     }
-    return neighbours.length === wanted ? neighbours : this.exactSearch(query, wanted, excluded);
+    if (neighbours.length === wanted) {
+      return { neighbours, method: overfetch ? 'hnsw' : 'hnsw-filtered' };
+    }
+    return {
+      neighbours: this.exactSearch(query, wanted, constraints),
+      method: 'exact-fallback',
+    };
   }
 
-  /** Brute force over every item: O(items × dim). */
-  exactSearch(query: Float32Array, k: number, excluded: ReadonlySet<number>): Neighbour[] {
-    const { dim, vectors } = this;
-    const scored: Neighbour[] = [];
+  /** Brute force over every eligible item, O(items × dim), keeping the k best in a heap. */
+  exactSearch(query: Float32Array, k: number, constraints: SearchConstraints = {}): Neighbour[] {
+    checkQuery(query, this.dim);
+    const { excluded, allowed } = constraints;
+    if (allowed) return this.scan(query, k, allowed, excluded);
+    const heap = new TopK(k);
     for (let item = 0; item < this.numItems; item++) {
-      if (excluded.has(item)) continue;
-      let sum = 0;
-      for (let d = 0; d < dim; d++) sum += (query[d] - vectors[item * dim + d]) ** 2;
-      scored.push({ item, distance: Math.sqrt(sum) });
+      if (excluded?.has(item)) continue;
+      heap.offer(item, this.squaredDistance(query, item));
     }
-    scored.sort((a, b) => a.distance - b.distance || a.item - b.item);
-    return scored.slice(0, k);
+    return heap.sorted();
+  }
+
+  private scan(
+    query: Float32Array,
+    k: number,
+    items: Iterable<number>,
+    excluded: ReadonlySet<number> | undefined,
+  ): Neighbour[] {
+    const heap = new TopK(k);
+    for (const item of items) {
+      if (item < 0 || item >= this.numItems || excluded?.has(item)) continue;
+      heap.offer(item, this.squaredDistance(query, item));
+    }
+    return heap.sorted();
+  }
+
+  private squaredDistance(query: Float32Array, item: number): number {
+    const { dim, vectors } = this;
+    const offset = item * dim;
+    let sum = 0;
+    for (let d = 0; d < dim; d++) {
+      const difference = query[d] - vectors[offset + d];
+      sum += difference * difference;
+    }
+    return sum;
+  }
+}
+
+/** Adds every row of `vectors` to a new l2 HNSW graph; the worker and buildSync share it. */
+export function buildHnsw(
+  vectors: Float32Array,
+  dim: number,
+  m: number,
+  efConstruction: number,
+): hnswlib.HierarchicalNSW {
+  const numItems = vectors.length / dim;
+  const hnsw = new hnswlib.HierarchicalNSW('l2', dim);
+  hnsw.initIndex({ maxElements: Math.max(1, numItems), m, efConstruction, randomSeed: 100 });
+  const point = new Array<number>(dim);
+  for (let item = 0; item < numItems; item++) {
+    for (let d = 0; d < dim; d++) point[d] = vectors[item * dim + d];
+    hnsw.addPoint(point, item);
+  }
+  return hnsw;
+}
+
+function runBuilder(request: BuildRequest): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const worker = new Worker(new URL('./index-builder-worker.js', import.meta.url), {
+      workerData: request,
+    });
+    let settled = false;
+    worker.once('message', (response: BuildResponse) => {
+      settled = true;
+      if (response.ok) resolve();
+      else reject(new AppError('INDEX_BUILD_FAILED', `HNSW build failed: ${response.error}`));
+      void worker.terminate();
+    });
+    worker.once('error', (error) => {
+      settled = true;
+      reject(new AppError('INDEX_BUILD_FAILED', 'HNSW build worker crashed', { cause: error }));
+    });
+    worker.once('exit', (code) => {
+      if (!settled) {
+        reject(new AppError('INDEX_BUILD_FAILED', `HNSW build worker exited with code ${code}`));
+      }
+    });
+  });
+}
+
+function eligibility(
+  excluded: ReadonlySet<number> | undefined,
+  allowed: ReadonlySet<number> | undefined,
+): (label: number) => boolean {
+  if (allowed && excluded) return (label) => allowed.has(label) && !excluded.has(label);
+  if (allowed) return (label) => allowed.has(label);
+  if (excluded) return (label) => !excluded.has(label);
+  return () => true;
+}
+
+function checkShape(vectors: Float32Array, dim: number): void {
+  if (!Number.isSafeInteger(dim) || dim <= 0 || vectors.length % dim !== 0) {
+    throw new Error(`item vectors: ${vectors.length} values are not rows of dim ${dim}`);
+  }
+}
+
+function checkQuery(query: Float32Array, dim: number): void {
+  if (query.length !== dim) {
+    throw new Error(`query vector has ${query.length} values, the index has dim ${dim}`);
   }
 }
 
@@ -78,4 +274,80 @@ function countInRange(values: ReadonlySet<number>, limit: number): number {
   let count = 0;
   for (const value of values) if (value >= 0 && value < limit) count++;
   return count;
+}
+
+function countEligible(
+  allowed: ReadonlySet<number>,
+  excluded: ReadonlySet<number> | undefined,
+  limit: number,
+): number {
+  let count = 0;
+  for (const item of allowed) if (item >= 0 && item < limit && !excluded?.has(item)) count++;
+  return count;
+}
+
+/** The k smallest (distance, item) pairs seen, as a binary max-heap on squared distance. */
+class TopK {
+  private readonly items: number[] = [];
+  private readonly keys: number[] = [];
+
+  constructor(private readonly k: number) {}
+
+  offer(item: number, key: number): void {
+    const { items, keys } = this;
+    if (items.length < this.k) {
+      items.push(item);
+      keys.push(key);
+      this.siftUp(items.length - 1);
+    } else if (this.k > 0 && this.before(key, item, keys[0], items[0])) {
+      items[0] = item;
+      keys[0] = key;
+      this.siftDown(0);
+    }
+  }
+
+  sorted(): Neighbour[] {
+    return this.items
+      .map((item, n) => ({ item, key: this.keys[n] }))
+      .sort((a, b) => a.key - b.key || a.item - b.item)
+      .map(({ item, key }) => ({ item, distance: Math.sqrt(key) }));
+  }
+
+  /** True when (keyA, itemA) ranks before (keyB, itemB): nearer, ties by lower item. */
+  private before(keyA: number, itemA: number, keyB: number, itemB: number): boolean {
+    return keyA < keyB || (keyA === keyB && itemA < itemB);
+  }
+
+  private siftUp(index: number): void {
+    while (index > 0) {
+      const parent = (index - 1) >> 1;
+      if (!this.before(this.keys[parent], this.items[parent], this.keys[index], this.items[index]))
+        break;
+      this.swap(index, parent);
+      index = parent;
+    }
+  }
+
+  private siftDown(index: number): void {
+    const size = this.items.length;
+    for (;;) {
+      let largest = index;
+      for (const child of [2 * index + 1, 2 * index + 2]) {
+        if (
+          child < size &&
+          this.before(this.keys[largest], this.items[largest], this.keys[child], this.items[child])
+        ) {
+          largest = child;
+        }
+      }
+      if (largest === index) return;
+      this.swap(index, largest);
+      index = largest;
+    }
+  }
+
+  private swap(a: number, b: number): void {
+    [this.items[a], this.items[b]] = [this.items[b], this.items[a]];
+    [this.keys[a], this.keys[b]] = [this.keys[b], this.keys[a]];
+  }
 }

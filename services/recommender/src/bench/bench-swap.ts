@@ -1,0 +1,210 @@
+#!/usr/bin/env node
+/**
+ * Hot-swap benchmark: the real service wiring (PostgreSQL registry, artifact store, ONNX
+ * Runtime, HNSW built in a worker) under open-loop HTTP load while new versions are activated.
+ *
+ *   node --expose-gc services/recommender/dist/bench/bench-swap.js [--items 100000]
+ *     [--users 10000] [--dim 64] [--rate 500] [--swaps 3] [--swap-every 12]
+ *
+ * Needs the local test PostgreSQL (TEST_DATABASE_URL or postgres://postgres@127.0.0.1:5432/test);
+ * it works in a private schema and drops it. Reports non-2xx responses, latency overall and
+ * in the window around each swap, the event loop's delay, and the process's memory after
+ * each swap (after a forced GC when --expose-gc is given).
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { parseArgs } from 'node:util';
+import { FileArtifactStore } from '@cml-rec/shared/artifacts/store';
+import { createTestDatabase } from '@cml-rec/shared/db/testing';
+import { createLogger } from '@cml-rec/shared/logging/logger';
+import { writeModelVersion } from '@cml-rec/shared/model/version-files';
+import { activateVersion, newVersionId, registerVersion } from '@cml-rec/shared/registry/registry';
+import { loadRecommenderConfig } from '../config.js';
+import { startRecommender } from '../runtime.js';
+import { clusteredVectors, failures, fmt, idleLoopDelay, startLoad, summarise } from './common.js';
+
+const { values: args } = parseArgs({
+  options: {
+    items: { type: 'string', default: '100000' },
+    users: { type: 'string', default: '10000' },
+    dim: { type: 'string', default: '64' },
+    rate: { type: 'string', default: '500' },
+    swaps: { type: 'string', default: '3' },
+    'swap-every': { type: 'string', default: '12' },
+    m: { type: 'string', default: '16' },
+    'ef-construction': { type: 'string', default: '200' },
+    ef: { type: 'string', default: '200' },
+  },
+});
+const numItems = Number(args.items);
+const numUsers = Number(args.users);
+const dim = Number(args.dim);
+const swaps = Number(args.swaps);
+const swapEveryMs = Number(args['swap-every']) * 1000;
+const gc = (globalThis as { gc?: () => void }).gc;
+const logger = createLogger('bench-swap', process.env.LOG_LEVEL ?? 'warn');
+
+const db = await createTestDatabase('bench');
+const folder = await mkdtemp(path.join(tmpdir(), 'cml-bench-artifacts-'));
+const store = new FileArtifactStore(folder);
+const userIds = Array.from({ length: numUsers }, (_, n) => `u${n}`);
+const itemIds = Array.from({ length: numItems }, (_, n) => `i${n}`);
+
+async function publish(seed: number): Promise<string> {
+  const id = newVersionId();
+  const written = await writeModelVersion(
+    store,
+    id,
+    {
+      dim,
+      numUsers,
+      numItems,
+      users: clusteredVectors(numUsers, dim, seed * 2),
+      items: clusteredVectors(numItems, dim, seed * 2 + 1),
+    },
+    { users: userIds, items: itemIds },
+  );
+  await registerVersion(db.pool, {
+    id,
+    dataSnapshot: {
+      interactionCount: 0,
+      latestTimestamp: null,
+      maxInteractionId: 0,
+      users: numUsers,
+      items: numItems,
+      positives: 0,
+    },
+    hyperparameters: {},
+    metrics: {},
+    artifactUri: written.artifactUri,
+    checksum: written.checksum,
+  });
+  return id;
+}
+
+const memory = () => {
+  gc?.();
+  const usage = process.memoryUsage();
+  return `rss ${(usage.rss / 2 ** 20).toFixed(0)} MiB, external ${(usage.external / 2 ** 20).toFixed(0)} MiB`;
+};
+
+try {
+  console.error(`writing ${swaps + 1} versions of ${numItems} items x ${dim} dims`);
+  const versions: string[] = [];
+  for (let n = 0; n <= swaps; n++) versions.push(await publish(n + 1));
+  await activateVersion(db.pool, versions[0], 'bench');
+
+  const recommender = await startRecommender({
+    config: loadRecommenderConfig({
+      PORT: '0',
+      API_KEYS: 'bench-key',
+      HNSW_M: args.m,
+      HNSW_EF_CONSTRUCTION: args['ef-construction'],
+      HNSW_EF_SEARCH: args.ef,
+    }),
+    pool: db.pool,
+    store,
+    logger,
+  });
+  const memoryBefore = memory();
+  console.error(`serving ${recommender.models.current?.versionId}; ${memoryBefore}`);
+
+  const idle = await idleLoopDelay();
+  const loop = monitorEventLoopDelay({ resolution: 1 });
+  const activatedAt: number[] = [];
+  const servedAfter: number[] = [];
+  const memoryAfter: string[] = [];
+  const started = performance.now();
+  loop.enable();
+  const load = startLoad({
+    urls: userIds
+      .slice(0, 2000)
+      .map((id) => `http://127.0.0.1:${recommender.port}/v1/users/${id}/recommendations?k=10`),
+    headers: { authorization: 'Bearer bench-key' },
+    ratePerSecond: Number(args.rate),
+    durationMs: 3_600_000,
+  });
+  // Steady load, then per swap: activate, wait until the new version serves, steady load again.
+  await new Promise((resolve) => setTimeout(resolve, swapEveryMs));
+  for (let n = 1; n <= swaps; n++) {
+    activatedAt.push(performance.now() - started);
+    await activateVersion(db.pool, versions[n], 'bench');
+    const deadline = performance.now() + 600_000;
+    while (recommender.models.current?.versionId !== versions[n]) {
+      if (performance.now() > deadline)
+        throw new Error(`version ${versions[n]} not serving after 600 s`);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    servedAfter.push(performance.now() - started - activatedAt[n - 1]);
+    console.error(
+      `swap ${n}: ${versions[n]} serving ${fmt(servedAfter[n - 1], 0)} ms after activation`,
+    );
+    // No forced GC here: it would pause the server inside the window being measured.
+    memoryAfter.push(`rss ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MiB (no GC forced)`);
+    await new Promise((resolve) => setTimeout(resolve, swapEveryMs));
+  }
+  load.stop();
+  const durationMs = performance.now() - started;
+  const samples = await load.done;
+  loop.disable();
+
+  const overall = summarise(samples.map((s) => s.latencyMs));
+  const non2xx = failures(samples);
+  console.log(
+    `\n${numItems} items x ${dim} dims, ${numUsers} users, ${args.rate} req/s open loop for ` +
+      `${fmt(durationMs / 1000, 0)} s, ${swaps} swaps (M=${args.m}, efConstruction=${args['ef-construction']}, ef=${args.ef})\n`,
+  );
+  // Which version answered, second by second (by when each request was due), on stderr.
+  const timeline = new Map<number, Map<string, number>>();
+  for (const sample of samples) {
+    const second = Math.floor(sample.dueMs / 1000);
+    const counts = timeline.get(second) ?? new Map<string, number>();
+    const label = `v${versions.indexOf(sample.modelVersion)}`;
+    counts.set(label, (counts.get(label) ?? 0) + 1);
+    timeline.set(second, counts);
+  }
+  console.error(
+    [...timeline.entries()]
+      .sort((a, b) => a[0] - b[0])
+      .map(([second, counts]) => `${second}s ${JSON.stringify(Object.fromEntries(counts))}`)
+      .join('\n'),
+  );
+  const byVersion = new Map<string, number>();
+  for (const s of samples) byVersion.set(s.modelVersion, (byVersion.get(s.modelVersion) ?? 0) + 1);
+  console.log(
+    `requests ${samples.length}, non-2xx ${non2xx}; by version ${JSON.stringify(Object.fromEntries(byVersion))}`,
+  );
+  console.log(
+    `latency overall: p50 ${fmt(overall.p50)} ms, p99 ${fmt(overall.p99)} ms, max ${fmt(overall.max)} ms`,
+  );
+  for (const [n, at] of activatedAt.entries()) {
+    // The window: from activation until the new version was serving, plus one second.
+    const end = at + servedAfter[n] + 1000;
+    const window = summarise(
+      samples.filter((s) => s.dueMs >= at && s.dueMs <= end).map((s) => s.latencyMs),
+    );
+    console.log(
+      `swap ${n + 1}: serving ${fmt(servedAfter[n], 0)} ms after activation; in that window ` +
+        `p50 ${fmt(window.p50)} ms, p99 ${fmt(window.p99)} ms, max ${fmt(window.max)} ms`,
+    );
+  }
+  console.log(
+    `event loop delay: p50 ${fmt(loop.percentile(50) / 1e6)} ms, p99 ${fmt(loop.percentile(99) / 1e6)} ms, ` +
+      `max ${fmt(loop.max / 1e6)} ms`,
+  );
+  console.log(
+    `idle event-loop delay before the test (machine noise): p99 ${fmt(idle.p99)} ms, max ${fmt(idle.max)} ms`,
+  );
+  console.log(`memory (forced GC: ${gc ? 'yes' : 'no'}) with the first version: ${memoryBefore}`);
+  for (const [n, text] of memoryAfter.entries())
+    console.log(`memory right after swap ${n + 1}: ${text}`);
+  console.log(
+    `memory after the load test, one version loaded (forced GC: ${gc ? 'yes' : 'no'}): ${memory()}`,
+  );
+  await recommender.close();
+} finally {
+  await db.drop();
+  await rm(folder, { recursive: true, force: true });
+}
