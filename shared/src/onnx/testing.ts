@@ -1,19 +1,13 @@
 /**
- * Seeded fixtures for the ONNX tests and the export benchmark. Not for production use: the
- * generator is small and fast (mulberry32), not statistically strong.
+ * Seeded fixtures for the ONNX tests and the export benchmark (not for production use).
  */
 import type { DenseLayer, EncoderSpec } from './encoder-model.js';
+import { Random } from '../util/random.js';
 
-/** Uniform floats in [0, 1) from a 32-bit seed; the same seed gives the same sequence. */
+/** Uniform floats in [0, 1) from a seed: the project's seeded generator as a function. */
 export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const random = new Random(seed);
+  return () => random.float();
 }
 
 /** `length` floats uniform in [-scale, scale). */

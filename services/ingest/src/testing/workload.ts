@@ -3,6 +3,7 @@ import type { Pool } from '@cml-rec/shared/db/pool';
 import { EVENT_TYPES } from '@cml-rec/shared/domain/interaction';
 import type { Producer } from 'kafkajs';
 import type { Counter } from 'prom-client';
+import { Random } from '@cml-rec/shared/util/random';
 
 /** A message as produced to Kafka. */
 export interface OutgoingMessage {
@@ -17,16 +18,10 @@ export interface Workload {
   malformedCount: number;
 }
 
-/** Mulberry32: a small seeded generator, so every run produces the same workload. */
+/** Uniform floats in [0, 1) from a seed: the project's seeded generator as a function. */
 export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const random = new Random(seed);
+  return () => random.float();
 }
 
 // One of each way a producer can get a message wrong; the workload cycles through them.
