@@ -46,6 +46,8 @@ export interface RetrainOptions {
   warmStart: boolean;
   /** How long to wait for another run's lock before giving up; 0 gives up at once. */
   lockWaitMs: number;
+  /** The command recorded in the registry's reasons (default cml-retrain). */
+  actor?: string;
 }
 
 export type RetrainOutcome =
@@ -165,7 +167,7 @@ async function retrainLocked(
       activate: options.activate,
       gate: options.gate,
       forceActivate: options.forceActivate,
-      actor: 'cml-retrain',
+      actor: options.actor ?? 'cml-retrain',
     },
     logger,
   );

@@ -77,6 +77,7 @@ async function trainFromDatabase(
         force: true,
         warmStart: false,
         lockWaitMs: 0,
+        actor: 'cml-train',
       },
       logger,
     );
