@@ -27,6 +27,19 @@ export async function upsertInteractions(
     client,
     batch.map((row) => row.itemId),
   );
+  return insertInteractions(client, batch);
+}
+
+/**
+ * The insert half of `upsertInteractions`, for callers that created the batch's users and
+ * items already (ingest does it in a short transaction of its own, to keep row locks brief).
+ * A row whose user or item does not exist would be dropped by the join, so that must hold.
+ */
+export async function insertInteractions(
+  client: PoolClient,
+  batch: Interaction[],
+): Promise<UpsertResult> {
+  if (batch.length === 0) return { inserted: 0, duplicates: 0 };
 
   const result = await client.query(
     `INSERT INTO interactions (user_id, item_id, event_type, weight, occurred_at, source, dedupe_key)

@@ -1,4 +1,9 @@
-import { ensureItems, ensureUsers, upsertInteractions } from '@cml-rec/shared/db/interactions';
+import {
+  ensureItems,
+  ensureUsers,
+  insertInteractions,
+  upsertInteractions,
+} from '@cml-rec/shared/db/interactions';
 import { withTransaction, type Pool, type PoolClient } from '@cml-rec/shared/db/pool';
 import type { Interaction } from '@cml-rec/shared/domain/interaction';
 import {
@@ -88,7 +93,7 @@ export async function writeBatch(pool: Pool, batch: ClassifiedBatch): Promise<Wr
   try {
     await createReferencedRows(pool, batch);
     return await withTransaction(pool, async (client) => {
-      const upserted = await upsertInteractions(
+      const upserted = await insertInteractions(
         client,
         batch.interactions.map((accepted) => accepted.row),
       );
@@ -116,7 +121,7 @@ export async function writeBatch(pool: Pool, batch: ClassifiedBatch): Promise<Wr
  * the batch's transaction. Creating a row locks its key until commit, and partitions written
  * in parallel share items: inside the long batch transaction, one partition would wait for
  * another's whole batch. A user or item row without interactions is harmless, so these rows
- * may safely outlive a batch that then fails; `upsertInteractions` finds them already there.
+ * may safely outlive a batch that then fails, and the batch's transaction only inserts.
  */
 async function createReferencedRows(pool: Pool, batch: ClassifiedBatch): Promise<void> {
   if (batch.interactions.length === 0) return;

@@ -6,6 +6,7 @@ import { Worker } from 'node:worker_threads';
 import hnswlib from 'hnswlib-node';
 import { AppError } from '@cml-rec/shared/errors';
 import type { BuildRequest, BuildResponse } from './index-builder-worker.js';
+import { squaredDistance } from '@cml-rec/shared/cml/hinge';
 
 export interface IndexParameters {
   m: number;
@@ -175,7 +176,7 @@ export class ItemIndex {
     const heap = new TopK(k);
     for (let item = 0; item < this.numItems; item++) {
       if (excluded?.has(item)) continue;
-      heap.offer(item, this.squaredDistance(query, item));
+      heap.offer(item, squaredDistance(query, 0, this.vectors, item * this.dim, this.dim));
     }
     return heap.sorted();
   }
@@ -189,20 +190,9 @@ export class ItemIndex {
     const heap = new TopK(k);
     for (const item of items) {
       if (item < 0 || item >= this.numItems || excluded?.has(item)) continue;
-      heap.offer(item, this.squaredDistance(query, item));
+      heap.offer(item, squaredDistance(query, 0, this.vectors, item * this.dim, this.dim));
     }
     return heap.sorted();
-  }
-
-  private squaredDistance(query: Float32Array, item: number): number {
-    const { dim, vectors } = this;
-    const offset = item * dim;
-    let sum = 0;
-    for (let d = 0; d < dim; d++) {
-      const difference = query[d] - vectors[offset + d];
-      sum += difference * difference;
-    }
-    return sum;
   }
 }
 
