@@ -1,20 +1,16 @@
 #!/usr/bin/env node
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadDatabaseConfig, openDatabase } from '@cml-rec/shared/db/database';
-import {
-  generateSyntheticDataset,
-  toTagCsvLines,
-  toUDataLines,
-} from '@cml-rec/shared/data/synthetic';
 import type { Evaluation } from '@cml-rec/shared/cml/evaluation';
 import { formatEvaluationTable } from '@cml-rec/shared/cml/report';
 import type { Pool } from '@cml-rec/shared/db/pool';
 import { createLogger } from '@cml-rec/shared/logging/logger';
 import { runScript, startScript, waitForHttp } from './processes.js';
+import { writeSyntheticDataset } from './synthetic-files.js';
 
 const logger = createLogger('demo', process.env.LOG_LEVEL ?? 'warn');
 
@@ -164,10 +160,7 @@ function prepareData(options: DemoOptions, dataDir: string): string[] {
       : ['interactions', options.data];
   }
   const folder = path.join(dataDir, 'demo', 'synthetic');
-  mkdirSync(folder, { recursive: true });
-  const dataset = generateSyntheticDataset();
-  writeFileSync(path.join(folder, 'u.data'), `${toUDataLines(dataset).join('\n')}\n`);
-  writeFileSync(path.join(folder, 'tags.csv'), `${toTagCsvLines(dataset).join('\n')}\n`);
+  const dataset = writeSyntheticDataset(folder);
   console.log(
     `  synthetic dataset: ${dataset.ratings.length} ratings, ${dataset.userCluster.length} users, ` +
       `${dataset.itemCluster.length} items, planted taste clusters (seeded) -> ${folder}`,

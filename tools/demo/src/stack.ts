@@ -8,19 +8,14 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import {
-  generateSyntheticDataset,
-  toTagCsvLines,
-  toUDataLines,
-} from '@cml-rec/shared/data/synthetic';
 import { loadDatabaseConfig, openDatabase, type Database } from '@cml-rec/shared/db/database';
 import { createLogger } from '@cml-rec/shared/logging/logger';
 import { getActiveVersion } from '@cml-rec/shared/registry/registry';
 import { startMockKafka, type LocalKafka } from './kafka-mock.js';
 import { runScript, startScript, stopProcess, waitForHttp } from './processes.js';
+import { writeSyntheticDataset } from './synthetic-files.js';
 
 const logger = createLogger('stack', process.env.LOG_LEVEL ?? 'warn');
 
@@ -133,10 +128,7 @@ async function startStack(
 /** A first model version: the synthetic dataset imported and trained once. */
 async function seed(env: NodeJS.ProcessEnv, dataDir: string): Promise<void> {
   const folder = path.join(dataDir, 'stack', 'synthetic');
-  mkdirSync(folder, { recursive: true });
-  const dataset = generateSyntheticDataset();
-  writeFileSync(path.join(folder, 'u.data'), `${toUDataLines(dataset).join('\n')}\n`);
-  writeFileSync(path.join(folder, 'tags.csv'), `${toTagCsvLines(dataset).join('\n')}\n`);
+  writeSyntheticDataset(folder);
   step('seeding', 'synthetic dataset, first model version');
   await runScript('services/ingest/dist/cli/import.js', ['movielens', folder], env, {
     captureOutput: true,
