@@ -363,7 +363,7 @@ export async function evaluateColdStart(
       iterations: wdgrl.result.diagnostics.iterations,
       trainingMs: wdgrl.result.diagnostics.trainingMs,
     },
-    trainSeconds: trained.trainSeconds,
+    trainSeconds: trained.fit.trainSeconds,
   };
 }
 

@@ -79,11 +79,6 @@ export interface PipelineResult {
   train: UserItemSets;
   test: UserItemSets;
   fit: FitResult;
-  /** Training wall time, evaluation excluded (fit.trainSeconds). */
-  trainSeconds: number;
-  /** Per-epoch reports (fit.history). */
-  epochs: EpochReport[];
-  split: { train: UserItemSets; test: UserItemSets };
   evaluation: { cml: Evaluation; popularity: Evaluation; bpr?: Evaluation };
   encoder?: TrainedEncoder;
   /** Items that had features but no training positive, placed at f(x_j) (aligned or not). */
@@ -100,7 +95,6 @@ export interface PipelineResult {
 export async function trainAndEvaluate(
   dataset: Dataset,
   options: PipelineOptions,
-  onEpoch: (report: EpochReport) => void = options.onEpoch ?? (() => undefined),
 ): Promise<PipelineResult> {
   const { hyperparameters: hp, splitSeed, ks } = options;
   const validationFraction = options.validationFraction ?? 0.1;
@@ -130,7 +124,7 @@ export async function trainAndEvaluate(
     evalEvery: options.evalEvery ?? 1,
     patience: options.patience ?? 3,
     recallK: 50,
-    onEpoch,
+    onEpoch: options.onEpoch,
     afterEpoch: features
       ? (current) => void features.runSteps(current.itemSquaredNorms)
       : undefined,
@@ -181,9 +175,6 @@ export async function trainAndEvaluate(
     train,
     test,
     fit,
-    trainSeconds: fit.trainSeconds,
-    epochs: fit.history,
-    split: { train, test },
     evaluation,
     encoder,
     coldItems,

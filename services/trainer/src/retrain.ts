@@ -159,7 +159,7 @@ async function retrainLocked(
         splitSeed: options.pipeline.splitSeed,
         warmStart: warmStart ?? null,
       },
-      metrics: { ...result.evaluation, trainSeconds: result.trainSeconds },
+      metrics: { ...result.evaluation, trainSeconds: result.fit.trainSeconds },
       encoder: result.encoder && {
         spec: { layers: result.encoder.layers, metadata: { modelVersion: 'unassigned' } },
         featureVocabulary: result.encoder.vocabulary,
@@ -175,7 +175,7 @@ async function retrainLocked(
     snapshot,
     warmStart,
     evaluation: result.evaluation,
-    trainSeconds: result.trainSeconds,
+    trainSeconds: result.fit.trainSeconds,
   };
   if (!promotion) return { ...base, status: 'registered', version };
   if (promotion.outcome === 'rejected') {

@@ -161,7 +161,7 @@ async function trainFromFile(options: TrainOptions, file: string): Promise<void>
       ranking: 'full catalogue, training items excluded',
     },
     hyperparameters: options.hyperparameters,
-    trainSeconds: result.trainSeconds,
+    trainSeconds: result.fit.trainSeconds,
     metrics: result.evaluation,
     training: {
       threads: options.threads,
@@ -173,12 +173,14 @@ async function trainFromFile(options: TrainOptions, file: string): Promise<void>
       align: options.align,
       alignment: result.alignment,
     },
-    curve: result.epochs.map(({ epoch, trainSeconds, metricLoss, pairs, validationRecall }) => ({
-      epoch,
-      trainSeconds,
-      meanLoss: metricLoss / pairs,
-      validationRecall,
-    })),
+    curve: result.fit.history.map(
+      ({ epoch, trainSeconds, metricLoss, pairs, validationRecall }) => ({
+        epoch,
+        trainSeconds,
+        meanLoss: metricLoss / pairs,
+        validationRecall,
+      }),
+    ),
   };
   printResult(options, summary, result.evaluation);
 }
