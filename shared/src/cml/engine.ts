@@ -1,5 +1,6 @@
 import { Random } from '../util/random.js';
 import { covarianceLoss } from './covariance.js';
+import { PositiveMembership } from './membership.js';
 import { createOptimizer, type OptimizerState, type RowOptimizer } from './optimizer.js';
 import type { UserItemSets } from './positives.js';
 import type { EmbeddingTables } from './tables.js';
@@ -46,6 +47,7 @@ const NO_ROW = -1;
  */
 export class CmlEngine {
   private readonly random: Random;
+  private readonly membership: PositiveMembership;
   private readonly userOptimizer: RowOptimizer;
   private readonly itemOptimizer: RowOptimizer;
   private readonly userRow: Float64Array;
@@ -58,7 +60,7 @@ export class CmlEngine {
 
   constructor(
     private readonly tables: EmbeddingTables,
-    private readonly positives: UserItemSets,
+    positives: UserItemSets,
     optimizerStates: { users: OptimizerState; items: OptimizerState },
     private readonly itemSquaredNorms: Float32Array,
     private readonly options: EngineOptions,
@@ -67,6 +69,7 @@ export class CmlEngine {
     checkOptions(options);
     const { dim } = tables;
     this.random = new Random(seed);
+    this.membership = new PositiveMembership(positives);
     this.userOptimizer = createOptimizer(optimizerStates.users);
     this.itemOptimizer = createOptimizer(optimizerStates.items);
     this.userRow = new Float64Array(dim);
@@ -195,7 +198,7 @@ export class CmlEngine {
     const { numItems } = this.tables;
     for (let attempt = 0; attempt < 32; attempt++) {
       const candidate = this.random.int(numItems);
-      if (!this.positives.has(user, candidate)) return candidate;
+      if (!this.membership.has(user, candidate)) return candidate;
     }
     return NO_ROW;
   }
