@@ -3,21 +3,30 @@
  * committed offset (every row committed before it), for several batch sizes.
  *
  *   node services/ingest/dist/bench/throughput.js [events] [batch sizes] [live|backlog]
- *   (defaults: 50000 events, batch sizes 250,1000,5000, live)
+ *     [librdkafka|kafkajs]
+ *   (defaults: 50000 events, batch sizes 250,1000,5000, live, librdkafka)
  *
  * live: the consumer is joined before the clock starts and producing overlaps consuming,
- * as in production; the figure is bounded by how fast this machine can produce.
- * backlog: every event is in Kafka before the consumer starts; the clock starts when it has
- * joined; this is the consumer's drain rate. Keep events × ~180 bytes / 3 under 5 MiB (the
- * mock's per-partition retention), i.e. at most about 80,000 events.
+ * as in production. backlog: every event is in Kafka before the consumer starts; the clock
+ * starts when it has joined; this is the consumer's drain rate. Either way, keep events ×
+ * ~180 bytes / 3 under 5 MiB (the mock's per-partition retention), i.e. at most about 80,000
+ * events: the librdkafka producer writes them all faster than the consumer reads.
+ *
+ * The producer shares this machine's cores with the service, as the load generator of a
+ * benchmark should not: librdkafka (inside the mock cluster's helper) produces at a few µs
+ * of CPU per event; kafkajs spends about 20 µs per event, more with big requests (it groups
+ * a request's messages per partition in quadratic time), so it measures itself as much as
+ * the service. The kafkajs producer stays available for comparison with older figures.
  *
  * Each run uses the compiled service (dist/main.js) as a child process, a fresh mock Kafka
- * topic set (3 partitions) and a fresh schema on the test PostgreSQL. librdkafka's mock broker returns one producer record batch per partition per fetch (a real
- * broker fills the fetch up to its byte limit), so the producer sends batchSize × 3 messages
- * per request to let the consumer's batches reach the batch size.
- * Results go to stdout as a markdown table and to bench-results/ingest-throughput-<mode>.json.
+ * topic set (3 partitions) and a fresh schema on the test PostgreSQL. librdkafka's mock broker
+ * returns one producer record batch per partition per fetch (a real broker fills the fetch up
+ * to its byte limit), so the producer puts batchSize messages per partition in a request to
+ * let the consumer's batches reach the batch size.
+ * Results go to stdout as a markdown table and to
+ * bench-results/ingest-throughput-<mode>-<producer>.json.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -28,10 +37,17 @@ import { createTopics } from '../testing/fixture.js';
 import { spawnIngest } from '../testing/ingestProcess.js';
 import { startMockKafka } from '../testing/mockKafka.js';
 import { ingestEnv } from '../testing/scenario.js';
-import { countStored, makeWorkload, produceAll, waitFor } from '../testing/workload.js';
+import {
+  countStored,
+  makeWorkload,
+  produceAll,
+  waitFor,
+  writeProduceFile,
+} from '../testing/workload.js';
 
 interface Run {
   mode: string;
+  producer: string;
   batchSize: number;
   events: number;
   produceMs: number;
@@ -43,6 +59,8 @@ interface Run {
 const events = Number(process.argv[2] ?? 50_000);
 const batchSizes = (process.argv[3] ?? '250,1000,5000').split(',').map(Number);
 const mode = process.argv[4] === 'backlog' ? 'backlog' : 'live';
+const producerKind = process.argv[5] === 'kafkajs' ? 'kafkajs' : 'librdkafka';
+const produceFile = path.join(os.tmpdir(), `cml-ingest-bench-${process.pid}.bin`);
 
 const mock = await startMockKafka();
 const kafka = createKafka({ brokers: mock.brokers, clientId: 'bench', logger: silentLogger });
@@ -66,12 +84,15 @@ try {
         return offsets.partitions.reduce((sum, p) => sum + Math.max(0, Number(p.offset)), 0);
       };
       // The mock broker answers a fetch with one producer record batch per partition, so the
-      // producer sends batchSize × 3 partitions per request to let consumer batches fill up.
+      // producer sends batchSize messages per partition per request to let batches fill up.
+      if (producerKind === 'librdkafka') writeProduceFile(workload.messages, produceFile);
       const produce = () =>
-        produceAll(producer, topics.interactions, workload.messages, {
-          chunk: Math.max(1_000, batchSize * 3),
-          inFlight: 2,
-        });
+        producerKind === 'librdkafka'
+          ? mock.produceFile(topics.interactions, produceFile, batchSize)
+          : produceAll(producer, topics.interactions, workload.messages, {
+              chunk: Math.max(1_000, batchSize * 3),
+              inFlight: 2,
+            });
 
       // backlog: everything is in Kafka before the consumer starts (its drain rate).
       let produceMs = 0;
@@ -95,6 +116,7 @@ try {
         const { rows } = await countStored(db.pool);
         const run = {
           mode,
+          producer: producerKind,
           batchSize,
           events,
           produceMs: Math.round(produceMs),
@@ -114,15 +136,18 @@ try {
 } finally {
   await Promise.all([producer.disconnect(), admin.disconnect()]);
   await mock.stop();
+  rmSync(produceFile, { force: true });
 }
 
 const span = mode === 'live' ? 'first produce → all committed' : 'consumer ready → all committed';
-console.log(`| mode | batch size | events | produce ms | ${span} ms | events/s | rows |`);
-console.log('|---|---:|---:|---:|---:|---:|---:|');
+console.log(
+  `| mode | producer | batch size | events | produce ms | ${span} ms | events/s | rows |`,
+);
+console.log('|---|---|---:|---:|---:|---:|---:|---:|');
 for (const run of runs) {
   console.log(
-    `| ${run.mode} | ${run.batchSize} | ${run.events} | ${run.produceMs} | ${run.endToEndMs} | ` +
-      `${run.eventsPerSecond} | ${run.rows} |`,
+    `| ${run.mode} | ${run.producer} | ${run.batchSize} | ${run.events} | ${run.produceMs} | ` +
+      `${run.endToEndMs} | ${run.eventsPerSecond} | ${run.rows} |`,
   );
 }
 
@@ -132,6 +157,6 @@ const resultsDir = path.resolve(
 );
 mkdirSync(resultsDir, { recursive: true });
 writeFileSync(
-  path.join(resultsDir, `ingest-throughput-${mode}.json`),
+  path.join(resultsDir, `ingest-throughput-${mode}-${producerKind}.json`),
   JSON.stringify({ cpus: os.cpus().length, node: process.version, runs }, null, 2),
 );

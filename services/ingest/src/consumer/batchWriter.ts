@@ -1,9 +1,4 @@
-import {
-  ensureItems,
-  ensureUsers,
-  insertInteractions,
-  upsertInteractions,
-} from '@cml-rec/shared/db/interactions';
+import { upsertInteractions } from '@cml-rec/shared/db/interactions';
 import { withTransaction, type Pool, type PoolClient } from '@cml-rec/shared/db/pool';
 import type { Interaction } from '@cml-rec/shared/domain/interaction';
 import {
@@ -13,8 +8,10 @@ import {
   type ParseOptions,
 } from '@cml-rec/shared/domain/messages';
 import { classifyDatabaseError, sqlState } from '../errors.js';
-import { upsertItems } from '../store/items.js';
-import { insertRejects, type Reject } from '../store/rejects.js';
+import { insertTogether } from '../store/insertParts.js';
+import { ensureReferencedRows, insertInteractionsPart } from '../store/interactions.js';
+import { upsertItems, upsertItemsPart } from '../store/items.js';
+import { insertRejects, insertRejectsPart, type Reject } from '../store/rejects.js';
 
 /** What a topic carries. */
 export type TopicKind = 'interactions' | 'items';
@@ -60,13 +57,14 @@ export function classifyBatch(
 ): ClassifiedBatch {
   const batch: ClassifiedBatch = { topic, partition, interactions: [], items: [], rejects: [] };
   const source = `kafka:${topic}`;
-  const now = options.now ?? Date.now();
+  // One clock reading for the whole batch, in one options object shared by every message.
+  const parseOptions = { ...options, now: options.now ?? Date.now() };
 
   for (const message of messages) {
     const parsed =
       kind === 'interactions'
-        ? parseInteractionMessage(message.value, source, { ...options, now })
-        : parseItemMessage(message.value, { ...options, now });
+        ? parseInteractionMessage(message.value, source, parseOptions)
+        : parseItemMessage(message.value, parseOptions);
     if (parsed.ok) {
       if (kind === 'interactions') {
         batch.interactions.push({ message, row: parsed.value as Interaction });
@@ -90,51 +88,31 @@ export function classifyBatch(
  * partition. Connection errors are thrown to the caller, which retries the whole batch.
  */
 export async function writeBatch(pool: Pool, batch: ClassifiedBatch): Promise<WriteResult> {
+  const interactions = batch.interactions.map((accepted) => accepted.row);
   try {
-    await createReferencedRows(pool, batch);
-    return await withTransaction(pool, async (client) => {
-      const upserted = await insertInteractions(
-        client,
-        batch.interactions.map((accepted) => accepted.row),
-      );
-      const itemsWritten = await upsertItems(
-        client,
-        batch.items.map((accepted) => accepted.row),
-      );
-      const rejectsInserted = await insertRejects(client, batch.rejects);
-      return {
-        interactionsInserted: upserted.inserted,
-        duplicates: upserted.duplicates,
-        itemsWritten,
-        rejectsInserted,
-        isolated: false,
-      };
+    // The users and items come first, in a statement of their own. Creating a row locks its
+    // key until commit, and partitions written in parallel share items: inside the batch's
+    // transaction, one partition would wait for another's whole batch. A user or item row
+    // without interactions is harmless, so these rows may outlive a batch that then fails.
+    await ensureReferencedRows(pool, interactions);
+
+    // One statement is one transaction: the batch's rows and rejects in one round trip.
+    const written = await insertTogether(pool, {
+      interactions: insertInteractionsPart(interactions),
+      items: upsertItemsPart(batch.items.map((accepted) => accepted.row)),
+      rejects: insertRejectsPart(batch.rejects),
     });
+    return {
+      interactionsInserted: written.interactions,
+      duplicates: interactions.length - written.interactions,
+      itemsWritten: written.items,
+      rejectsInserted: written.rejects,
+      isolated: false,
+    };
   } catch (error) {
     if (classifyDatabaseError(error) !== 'data') throw error;
     return writeIsolated(pool, batch);
   }
-}
-
-/**
- * Creates the users and items a batch refers to in a short transaction of their own, before
- * the batch's transaction. Creating a row locks its key until commit, and partitions written
- * in parallel share items: inside the long batch transaction, one partition would wait for
- * another's whole batch. A user or item row without interactions is harmless, so these rows
- * may safely outlive a batch that then fails, and the batch's transaction only inserts.
- */
-async function createReferencedRows(pool: Pool, batch: ClassifiedBatch): Promise<void> {
-  if (batch.interactions.length === 0) return;
-  await withTransaction(pool, async (client) => {
-    await ensureUsers(
-      client,
-      batch.interactions.map((accepted) => accepted.row.userId),
-    );
-    await ensureItems(
-      client,
-      batch.interactions.map((accepted) => accepted.row.itemId),
-    );
-  });
 }
 
 async function writeIsolated(pool: Pool, batch: ClassifiedBatch): Promise<WriteResult> {

@@ -1,5 +1,6 @@
 import type { PoolClient } from '@cml-rec/shared/db/pool';
 import type { RejectReason } from '@cml-rec/shared/domain/messages';
+import { insertTogether, type InsertPart } from './insertParts.js';
 
 /** A message the consumer refused, with its Kafka coordinates. */
 export interface Reject {
@@ -20,18 +21,16 @@ export const STORED_PAYLOAD_BYTES = 4 * 1024;
 
 /**
  * Records rejects idempotently: a message's (topic, partition, offset) is its identity, so a
- * replayed batch adds nothing. Returns the number of rows written now.
+ * replayed batch adds nothing.
  */
-export async function insertRejects(client: PoolClient, rejects: Reject[]): Promise<number> {
-  if (rejects.length === 0) return 0;
-
-  const result = await client.query(
-    `INSERT INTO rejects (topic, kafka_partition, kafka_offset, reason, detail, message_key,
-                          payload, payload_bytes, produced_at)
-     SELECT * FROM unnest($1::text[], $2::int[], $3::bigint[], $4::text[], $5::text[],
-                          $6::bytea[], $7::bytea[], $8::int[], $9::timestamptz[])
-     ON CONFLICT (topic, kafka_partition, kafka_offset) DO NOTHING`,
-    [
+export function insertRejectsPart(rejects: Reject[]): InsertPart {
+  return {
+    sql: `INSERT INTO rejects (topic, kafka_partition, kafka_offset, reason, detail, message_key,
+                               payload, payload_bytes, produced_at)
+          SELECT * FROM unnest($1::text[], $2::int[], $3::bigint[], $4::text[], $5::text[],
+                               $6::bytea[], $7::bytea[], $8::int[], $9::timestamptz[])
+          ON CONFLICT (topic, kafka_partition, kafka_offset) DO NOTHING`,
+    values: [
       rejects.map((reject) => reject.topic),
       rejects.map((reject) => reject.partition),
       rejects.map((reject) => reject.offset),
@@ -45,6 +44,12 @@ export async function insertRejects(client: PoolClient, rejects: Reject[]): Prom
         reject.timestamp === undefined ? null : new Date(Number(reject.timestamp)).toISOString(),
       ),
     ],
-  );
-  return result.rowCount ?? 0;
+    inputRows: rejects.length,
+  };
+}
+
+/** `insertRejectsPart` on its own; returns the rejects written now. */
+export async function insertRejects(client: PoolClient, rejects: Reject[]): Promise<number> {
+  const written = await insertTogether(client, { rejects: insertRejectsPart(rejects) });
+  return written.rejects;
 }

@@ -28,6 +28,12 @@ export interface MockKafka {
   failRequests(apiKey: number, count: number, errorCode: number): Promise<void>;
   /** Drops the injected errors not consumed yet for a protocol API. */
   clearRequestErrors(apiKey: number): Promise<void>;
+  /**
+   * Produces messages with librdkafka inside the helper (acks=all, at most `perBatch`
+   * messages per partition per request) and resolves once all are acknowledged: a load
+   * generator that leaves the CPU to the service under test. See `writeProduceFile`.
+   */
+  produceFile(topic: string, file: string, perBatch: number): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -86,6 +92,11 @@ export async function startMockKafka(options: { brokers?: number } = {}): Promis
     },
     failRequests: (apiKey, count, errorCode) => command(`error ${apiKey} ${count} ${errorCode}`),
     clearRequestErrors: (apiKey) => command(`clear ${apiKey}`),
+    produceFile: (topic, file, perBatch) => {
+      if (!/^[A-Za-z0-9._-]+$/.test(topic)) throw new Error(`invalid topic name ${topic}`);
+      if (/\s/.test(file)) throw new Error(`the file path must not contain spaces: ${file}`);
+      return command(`produce ${topic} ${perBatch} ${file}`);
+    },
     stop: () => stopChild(child),
   };
 }

@@ -1,3 +1,4 @@
+import { writeFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Pool } from '@cml-rec/shared/db/pool';
 import { EVENT_TYPES } from '@cml-rec/shared/domain/interaction';
@@ -107,6 +108,23 @@ export async function produceAll(
     if (pending.size >= inFlight) await Promise.race(pending);
   }
   await Promise.all(pending);
+}
+
+/**
+ * Writes messages in the record format of `MockKafka.produceFile`: for each, the key's byte
+ * length (uint32, little endian), the key, the value's byte length, the value.
+ */
+export function writeProduceFile(messages: OutgoingMessage[], file: string): void {
+  const parts: Buffer[] = [];
+  for (const message of messages) {
+    for (const text of [message.key, message.value]) {
+      const bytes = Buffer.from(text, 'utf8');
+      const length = Buffer.alloc(4);
+      length.writeUInt32LE(bytes.length);
+      parts.push(length, bytes);
+    }
+  }
+  writeFileSync(file, Buffer.concat(parts));
 }
 
 /** Polls `check` until it returns true; throws with `what` after `timeoutMs`. */
