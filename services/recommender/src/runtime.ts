@@ -4,6 +4,7 @@ import type { Pool } from '@cml-rec/shared/db/pool';
 import type { Logger } from '@cml-rec/shared/logging/logger';
 import type { RecommenderConfig } from './config.js';
 import { createApp } from './http/app.js';
+import { listen } from './http/server.js';
 import { ItemCatalog } from './item-catalog.js';
 import { createMetrics, type RecommenderMetrics } from './metrics.js';
 import { ModelHolder } from './model/model-holder.js';
@@ -83,11 +84,7 @@ export async function startRecommender(options: {
   catalogTimer.unref();
 
   const app = createApp({ config, models, seen, catalog, impressions, metrics, pool, logger });
-  const server: Server = await new Promise((resolve, reject) => {
-    const listening = app.listen(config.port, config.host, (error?: Error) =>
-      error ? reject(error) : resolve(listening),
-    );
-  });
+  const server = await listen(app, config.port, config.host);
   // Idle keep-alive connections stay open longer than a load balancer's usual 60 s idle
   // timeout, so the server never closes a socket just as a client reuses it (ECONNRESET).
   server.keepAliveTimeout = 65_000;

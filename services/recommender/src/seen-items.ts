@@ -16,9 +16,9 @@ export interface SeenItemsOptions {
 }
 
 /**
- * Interactions whose ids are at most this far below the newest one seen are read again on
- * every refresh: bigserial ids are handed out at insert time, so a transaction that committed
- * late can land below the watermark. Re-adding an item to a set is harmless.
+ * bigserial ids are handed out at insert time, so a transaction that commits late can land
+ * below ids already read. Ids at most this far below the newest one read that no refresh has
+ * seen yet (a transaction still open, or one rolled back) are asked for again on every refresh.
  */
 const LOOKBACK_IDS = 1000;
 const REFRESH_BATCH = 10_000;
@@ -35,7 +35,10 @@ const REFRESH_BATCH = 10_000;
 export class SeenItems implements SeenItemsSource {
   private readonly cache = new Map<string, { expires: number; items: Set<string> }>();
   private readonly pending = new Map<string, Promise<Set<string>>>();
+  /** The newest interaction id read. */
   private watermark: number | undefined;
+  /** Ids within LOOKBACK_IDS below the watermark not read yet, ascending. */
+  private unread: number[] = [];
   private timer: NodeJS.Timeout | undefined;
   private refreshing: Promise<void> | undefined;
 
@@ -51,7 +54,15 @@ export class SeenItems implements SeenItemsSource {
     const { rows } = await this.pool.query<{ max: string | null }>(
       'SELECT max(id) AS max FROM interactions',
     );
-    this.watermark = Number(rows[0]?.max ?? 0);
+    const newest = Number(rows[0]?.max ?? 0);
+    // The ids missing just below the start are the ones a late commit could still fill.
+    const recent = await this.pool.query<[string]>({
+      text: 'SELECT id FROM interactions WHERE id > $1',
+      values: [newest - LOOKBACK_IDS],
+      rowMode: 'array',
+    });
+    this.watermark = Math.max(0, newest - LOOKBACK_IDS);
+    this.advance(new Set(recent.rows.map(([id]) => Number(id))), newest);
     this.timer = setInterval(() => void this.refresh(), this.options.refreshMs);
     this.timer.unref();
   }
@@ -84,32 +95,51 @@ export class SeenItems implements SeenItemsSource {
     return this.refreshing;
   }
 
+  /**
+   * Reads the interactions stored after the watermark and those of the unread ids below it:
+   * when nothing new was stored, the query returns no row (re-reading a window of recent
+   * interactions every second instead cost the event loop a thousand rows a second).
+   */
   private async readNew(): Promise<void> {
-    let watermark = this.watermark;
-    if (watermark === undefined) return;
+    if (this.watermark === undefined) return;
     for (;;) {
       const { rows } = await this.pool.query<[string, string, string]>({
         text: `SELECT x.id, u.external_id, i.external_id
                  FROM interactions x
                  JOIN users u ON u.id = x.user_id
                  JOIN items i ON i.id = x.item_id
-                WHERE x.id > $1
+                WHERE x.id > $1 OR x.id = ANY($2::bigint[])
                 ORDER BY x.id
-                LIMIT $2`,
-        values: [Math.max(0, watermark - LOOKBACK_IDS), REFRESH_BATCH],
+                LIMIT $3`,
+        values: [this.watermark, this.unread, REFRESH_BATCH],
         rowMode: 'array',
       });
-      let newest: number = watermark;
+      const read = new Set<number>();
+      let newest = this.watermark;
       for (const [id, userId, itemId] of rows) {
         this.cache.get(userId)?.items.add(itemId);
+        read.add(Number(id));
         newest = Math.max(newest, Number(id));
       }
-      const advanced = newest > watermark;
-      watermark = newest;
-      this.watermark = newest;
-      // A full batch beyond the look-back window means more rows are waiting.
-      if (rows.length < REFRESH_BATCH || !advanced) return;
+      this.advance(read, newest);
+      // A full batch means more rows are waiting (the ones read are no longer asked for).
+      if (rows.length < REFRESH_BATCH) return;
     }
+  }
+
+  /**
+   * Moves the watermark to `newest` after the ids in `read` were read: the ids skipped on the
+   * way, and the unread ones still unread, are kept while they are within LOOKBACK_IDS of it.
+   */
+  private advance(read: ReadonlySet<number>, newest: number): void {
+    const previous = this.watermark ?? 0;
+    const floor = newest - LOOKBACK_IDS;
+    const unread = this.unread.filter((id) => id > floor && !read.has(id));
+    for (let id = Math.max(previous, floor) + 1; id < newest; id++) {
+      if (!read.has(id)) unread.push(id);
+    }
+    this.unread = unread;
+    this.watermark = newest;
   }
 
   private async query(userId: string): Promise<Set<string>> {

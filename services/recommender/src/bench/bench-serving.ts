@@ -5,17 +5,19 @@
  *   node services/recommender/dist/bench/bench-serving.js [--sizes 10000,100000,1000000]
  *     [--data subspace|isotropic] [--dim 64] [--queries 2000] [--exact-queries 200]
  *     [--m 16] [--ef-construction 200] [--efs 50,100,200] [--ef 100]
- *     [--rate 500] [--seconds 10] [--cache /tmp/cml-bench]
+ *     [--rate 500] [--seconds 10] [--warmup 3] [--cache /tmp/cml-bench]
  *
  * Per size: builds the graph in a worker thread (the main thread's event-loop delay is
  * measured meanwhile; the graph is cached in --cache, so a rerun skips the build), computes
  * exact neighbours for --exact-queries queries, then for each ef in --efs measures sequential
  * HNSW latency, QPS and recall@10 against exact (k = 10, 30 seen items excluded per query).
  * Finally the express app (auth, validation, metrics, JSON) serves the index with ef = --ef
- * under an open-loop load of --rate requests per second from a separate thread.
+ * under an open-loop load of --rate requests per second from a separate process (see
+ * load-client.ts): --warmup seconds first (not counted: the JIT compiles the request path and
+ * the benchmark's own garbage is collected), then --seconds measured, with the server's
+ * event-loop delay and garbage-collection pauses. The last table has every figure of that run.
  */
 import { existsSync, mkdirSync } from 'node:fs';
-import type { Server } from 'node:http';
 import path from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
@@ -24,6 +26,7 @@ import { silentLogger } from '@cml-rec/shared/logging/logger';
 import { Random } from '@cml-rec/shared/util/random';
 import { loadRecommenderConfig } from '../config.js';
 import { createApp } from '../http/app.js';
+import { listen } from '../http/server.js';
 import { ItemCatalog } from '../item-catalog.js';
 import { createMetrics } from '../metrics.js';
 import { ItemIndex } from '../model/item-index.js';
@@ -35,6 +38,8 @@ import {
   fmt,
   idleLoopDelay,
   runLoad,
+  fmtPauses,
+  gcPauses,
   summarise,
 } from './common.js';
 
@@ -51,6 +56,7 @@ const { values: args } = parseArgs({
     ef: { type: 'string', default: '200' },
     rate: { type: 'string', default: '500' },
     seconds: { type: 'string', default: '10' },
+    warmup: { type: 'string', default: '3' },
     cache: { type: 'string', default: '/tmp/cml-bench' },
   },
 });
@@ -119,7 +125,10 @@ async function benchmark(numItems: number): Promise<void> {
   const exactQps = exactQueries / ((performance.now() - exactStarted) / 1000);
   const exact = summarise(exactLatencies);
 
-  for (const ef of args.efs.split(',').map(Number)) {
+  // The served ef is always measured, so the HTTP row can state its recall.
+  const efs = [...new Set([...args.efs.split(',').map(Number), parameters.efSearch])];
+  const recallAt = new Map<number, number>();
+  for (const ef of efs) {
     const searcher = index.withEfSearch(ef);
     for (let n = 0; n < 200; n++) searcher.search(query(n), k, { excluded: seen[n % numUsers] });
     const latencies: number[] = [];
@@ -134,6 +143,7 @@ async function benchmark(numItems: number): Promise<void> {
     const qps = queries / ((performance.now() - started) / 1000);
     const hnsw = summarise(latencies);
     const recall = found / (exactQueries * k);
+    recallAt.set(ef, recall);
     log(`ef ${ef}: recall@10 ${recall.toFixed(4)}, p99 ${fmt(hnsw.p99, 3)} ms`);
     searchRows.push(
       `| ${numItems} | ${ef} | ${fmt(hnsw.p50, 3)} | ${fmt(hnsw.p99, 3)} | ${fmt(qps, 0)} | ` +
@@ -142,19 +152,38 @@ async function benchmark(numItems: number): Promise<void> {
   }
 
   const http = await httpLoad(index, users, seen, numItems);
+  const servedRecall = recallAt.get(parameters.efSearch)?.toFixed(4) ?? '-';
   httpRows.push(
-    `| ${numItems} | ${buildSeconds} | ${buildLoopMaxMs} | ${parameters.efSearch} | ${args.rate} | ` +
-      `${http.p50} | ${http.p99} | ${http.max} | ${http.non2xx} | ${http.loopP99} | ${http.loopMax} |`,
+    `| ${numItems} | ${buildSeconds} | ${buildLoopMaxMs} | ${parameters.efSearch} | ${servedRecall} | ` +
+      `${args.rate} | ${http.requests} | ${http.p50} | ${http.p99} | ${http.max} | ${http.non2xx} | ` +
+      `${http.loopP99} | ${http.loopMax} | ${http.gcYoung} | ${http.gcOld} | ${http.client} |`,
   );
 }
 
-/** The real express app over this index, under open-loop load from a worker thread. */
+/**
+ * The real express app over this index, under open-loop load from a separate process; the
+ * server's event-loop delay and garbage-collection pauses are recorded meanwhile.
+ */
 async function httpLoad(
   index: ItemIndex,
   users: Float32Array,
   seen: Set<number>[],
   numItems: number,
-): Promise<Record<'p50' | 'p99' | 'max' | 'loopP99' | 'loopMax', string> & { non2xx: string }> {
+): Promise<
+  Record<
+    | 'requests'
+    | 'p50'
+    | 'p99'
+    | 'max'
+    | 'non2xx'
+    | 'loopP99'
+    | 'loopMax'
+    | 'gcYoung'
+    | 'gcOld'
+    | 'client',
+    string
+  >
+> {
   const userIds = Array.from({ length: numUsers }, (_, n) => `u${n}`);
   const model = await ServingModel.fromVectors({
     versionId: `bench-${numItems}`,
@@ -175,32 +204,41 @@ async function httpLoad(
     pool: {} as Pool,
     logger: silentLogger,
   });
-  const server = await new Promise<Server>((resolve) => {
-    const listening = app.listen(0, '127.0.0.1', () => resolve(listening));
-  });
+  const server = await listen(app, 0, '127.0.0.1');
   server.keepAliveTimeout = 65_000; // as in runtime.ts
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : 0;
-  const loop = monitorEventLoopDelay({ resolution: 1 });
-  loop.enable();
-  const samples = await runLoad({
+
+  const request = {
     urls: userIds
       .slice(0, 2000)
       .map((id) => `http://127.0.0.1:${port}/v1/users/${id}/recommendations?k=${k}`),
     headers: { authorization: 'Bearer bench-key' },
     ratePerSecond: Number(args.rate),
-    durationMs: Number(args.seconds) * 1000,
-  });
+  };
+  const warmup = await runLoad({ ...request, durationMs: Number(args.warmup) * 1000 });
+  const warmupFailures = failures(warmup.samples);
+  if (warmupFailures !== '0') throw new Error(`warm-up requests failed: ${warmupFailures}`);
+
+  const loop = monitorEventLoopDelay({ resolution: 1 });
+  const pauses = gcPauses();
+  loop.enable();
+  const load = await runLoad({ ...request, durationMs: Number(args.seconds) * 1000 });
   loop.disable();
+  const gc = pauses.stop();
   await new Promise((resolve) => server.close(resolve));
-  const latency = summarise(samples.map((s) => s.latencyMs));
+  const latency = summarise(load.samples.map((s) => s.latencyMs));
   return {
+    requests: String(load.samples.length),
     p50: fmt(latency.p50),
     p99: fmt(latency.p99),
     max: fmt(latency.max),
-    non2xx: failures(samples),
+    non2xx: failures(load.samples),
     loopP99: fmt(loop.percentile(99) / 1e6),
     loopMax: fmt(loop.max / 1e6),
+    gcYoung: fmtPauses(gc.young),
+    gcOld: fmtPauses(gc.old),
+    client: `${fmt(load.clientCpuShare * 100, 0)}% / ${fmt(load.clientLoopP99Ms, 1)}`,
   };
 }
 
@@ -218,12 +256,16 @@ console.log(
 console.log('|---|---|---|---|---|---|---|---|---|');
 for (const row of searchRows) console.log(row);
 console.log(
-  `\nHTTP GET /v1/users/{id}/recommendations?k=${k} (bearer key, seen items from memory), open loop for ${args.seconds} s\n`,
+  `\nHTTP GET /v1/users/{id}/recommendations?k=${k} (bearer key, seen items from memory), open loop ` +
+    `for ${args.seconds} s after ${args.warmup} s of warm-up; latencies in ms from when each ` +
+    `request was due, recall@10 of the served ef\n`,
 );
 console.log(
-  '| items | build s | loop max ms during build | ef | req/s | p50 | p99 | max | non-2xx | loop p99 ms | loop max ms |',
+  '| items | build s | loop max ms during build | ef | recall@10 | req/s | requests | p50 | p99 | max | non-2xx | ' +
+    'loop p99 ms | loop max ms | young GC: count / max / total ms | old GC: count / max / total ms | ' +
+    'load generator: CPU / loop p99 ms |',
 );
-console.log('|---|---|---|---|---|---|---|---|---|---|---|');
+console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
 for (const row of httpRows) console.log(row);
 console.log(
   `\nidle event-loop delay (machine noise, nothing running in this process): before p99 ` +

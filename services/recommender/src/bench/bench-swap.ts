@@ -8,8 +8,9 @@
  *
  * Needs the local test PostgreSQL (TEST_DATABASE_URL or postgres://postgres@127.0.0.1:5432/test);
  * it works in a private schema and drops it. Reports non-2xx responses, latency overall and
- * in the window around each swap, the event loop's delay, and the process's memory after
- * each swap (after a forced GC when --expose-gc is given).
+ * in the window around each swap (second by second on stderr), the event loop's delay, the
+ * garbage-collection pauses, what the load generator (a separate process) cost, and the
+ * process's memory after each swap (after a forced GC when --expose-gc is given).
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -23,7 +24,16 @@ import { writeModelVersion } from '@cml-rec/shared/model/version-files';
 import { activateVersion, newVersionId, registerVersion } from '@cml-rec/shared/registry/registry';
 import { loadRecommenderConfig } from '../config.js';
 import { startRecommender } from '../runtime.js';
-import { clusteredVectors, failures, fmt, idleLoopDelay, startLoad, summarise } from './common.js';
+import {
+  clusteredVectors,
+  failures,
+  fmt,
+  fmtPauses,
+  gcPauses,
+  idleLoopDelay,
+  startLoad,
+  summarise,
+} from './common.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -113,10 +123,14 @@ try {
 
   const idle = await idleLoopDelay();
   const loop = monitorEventLoopDelay({ resolution: 1 });
-  const activatedAt: number[] = [];
+  // Activation times are kept on the wall clock: the load generator is another process, and
+  // its samples count from when its first request was due, not from this process's start.
+  const wallClock = () => performance.timeOrigin + performance.now();
+  const activatedAtMs: number[] = [];
   const servedAfter: number[] = [];
   const memoryAfter: string[] = [];
   const started = performance.now();
+  const pauses = gcPauses();
   loop.enable();
   const load = startLoad({
     urls: userIds
@@ -129,7 +143,7 @@ try {
   // Steady load, then per swap: activate, wait until the new version serves, steady load again.
   await new Promise((resolve) => setTimeout(resolve, swapEveryMs));
   for (let n = 1; n <= swaps; n++) {
-    activatedAt.push(performance.now() - started);
+    activatedAtMs.push(wallClock());
     await activateVersion(db.pool, versions[n], 'bench');
     const deadline = performance.now() + 600_000;
     while (recommender.models.current?.versionId !== versions[n]) {
@@ -137,7 +151,7 @@ try {
         throw new Error(`version ${versions[n]} not serving after 600 s`);
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
-    servedAfter.push(performance.now() - started - activatedAt[n - 1]);
+    servedAfter.push(wallClock() - activatedAtMs[n - 1]);
     console.error(
       `swap ${n}: ${versions[n]} serving ${fmt(servedAfter[n - 1], 0)} ms after activation`,
     );
@@ -147,8 +161,11 @@ try {
   }
   load.stop();
   const durationMs = performance.now() - started;
-  const samples = await load.done;
+  const { samples, startedAtMs, clientCpuShare, clientLoopP99Ms } = await load.done;
+  // When each activation happened on the generator's clock (that of the samples' dueMs).
+  const activatedAt = activatedAtMs.map((at) => at - startedAtMs);
   loop.disable();
+  const gc = pauses.stop();
 
   const overall = summarise(samples.map((s) => s.latencyMs));
   const non2xx = failures(samples);
@@ -156,19 +173,26 @@ try {
     `\n${numItems} items x ${dim} dims, ${numUsers} users, ${args.rate} req/s open loop for ` +
       `${fmt(durationMs / 1000, 0)} s, ${swaps} swaps (M=${args.m}, efConstruction=${args['ef-construction']}, ef=${args.ef})\n`,
   );
-  // Which version answered, second by second (by when each request was due), on stderr.
-  const timeline = new Map<number, Map<string, number>>();
+  // Second by second (by when each request was due): which version answered, and how fast.
+  const timeline = new Map<number, { versions: Map<string, number>; latencies: number[] }>();
   for (const sample of samples) {
     const second = Math.floor(sample.dueMs / 1000);
-    const counts = timeline.get(second) ?? new Map<string, number>();
+    const entry = timeline.get(second) ?? { versions: new Map<string, number>(), latencies: [] };
     const label = `v${versions.indexOf(sample.modelVersion)}`;
-    counts.set(label, (counts.get(label) ?? 0) + 1);
-    timeline.set(second, counts);
+    entry.versions.set(label, (entry.versions.get(label) ?? 0) + 1);
+    entry.latencies.push(sample.latencyMs);
+    timeline.set(second, entry);
   }
   console.error(
     [...timeline.entries()]
       .sort((a, b) => a[0] - b[0])
-      .map(([second, counts]) => `${second}s ${JSON.stringify(Object.fromEntries(counts))}`)
+      .map(([second, { versions: counts, latencies }]) => {
+        const { p50, p99, max } = summarise(latencies);
+        return (
+          `${second}s ${JSON.stringify(Object.fromEntries(counts))} ` +
+          `p50 ${fmt(p50)} p99 ${fmt(p99)} max ${fmt(max)} ms`
+        );
+      })
       .join('\n'),
   );
   const byVersion = new Map<string, number>();
@@ -186,13 +210,21 @@ try {
       samples.filter((s) => s.dueMs >= at && s.dueMs <= end).map((s) => s.latencyMs),
     );
     console.log(
-      `swap ${n + 1}: serving ${fmt(servedAfter[n], 0)} ms after activation; in that window ` +
+      `swap ${n + 1}: activated ${fmt(at / 1000, 2)} s into the load, serving ` +
+        `${fmt(servedAfter[n], 0)} ms later; in that window ` +
         `p50 ${fmt(window.p50)} ms, p99 ${fmt(window.p99)} ms, max ${fmt(window.max)} ms`,
     );
   }
   console.log(
     `event loop delay: p50 ${fmt(loop.percentile(50) / 1e6)} ms, p99 ${fmt(loop.percentile(99) / 1e6)} ms, ` +
       `max ${fmt(loop.max / 1e6)} ms`,
+  );
+  console.log(
+    `GC pauses (count / longest / total ms): young ${fmtPauses(gc.young)}, old ${fmtPauses(gc.old)}`,
+  );
+  console.log(
+    `load generator (its own process): CPU ${fmt(clientCpuShare * 100, 0)}% of a core, ` +
+      `event-loop delay p99 ${fmt(clientLoopP99Ms, 1)} ms`,
   );
   console.log(
     `idle event-loop delay before the test (machine noise): p99 ${fmt(idle.p99)} ms, max ${fmt(idle.max)} ms`,

@@ -1,7 +1,7 @@
-import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { Worker } from 'node:worker_threads';
+import { fork } from 'node:child_process';
+import { constants, monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import { Random } from '@cml-rec/shared/util/random';
-import type { LoadRequest, LoadSample } from './load-worker.js';
+import type { LoadMessage, LoadRequest, LoadResult } from './load-client.js';
 
 /** How benchmark vectors are spread around their cluster centres. */
 export interface ClusterShape {
@@ -79,21 +79,29 @@ export function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 }
 
-export function runLoad(request: LoadRequest): Promise<LoadSample[]> {
+export function runLoad(request: LoadRequest): Promise<LoadResult> {
   return startLoad(request).done;
 }
 
-/** Starts the load generator; `stop()` ends it early (samples so far are still returned). */
-export function startLoad(request: LoadRequest): { done: Promise<LoadSample[]>; stop(): void } {
-  const worker = new Worker(new URL('./load-worker.js', import.meta.url), { workerData: request });
-  const done = new Promise<LoadSample[]>((resolve, reject) => {
-    worker.once('message', (samples: LoadSample[]) => {
-      resolve(samples);
-      void worker.terminate();
-    });
-    worker.once('error', reject);
+/**
+ * Starts the load generator in a process of its own (see load-client.ts); `stop()` ends it
+ * early (the samples so far are still returned).
+ */
+export function startLoad(request: LoadRequest): { done: Promise<LoadResult>; stop(): void } {
+  const child = fork(new URL('./load-client.js', import.meta.url), [], {
+    serialization: 'advanced',
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
-  return { done, stop: () => worker.postMessage('stop') };
+  const send = (message: LoadMessage) => child.connected && child.send(message);
+  const done = new Promise<LoadResult>((resolve, reject) => {
+    child.once('message', (result: LoadResult) => resolve(result));
+    child.once('error', reject);
+    child.once('exit', (code) =>
+      reject(new Error(`the load generator exited with code ${code} before reporting`)),
+    );
+  });
+  send({ start: request });
+  return { done, stop: () => send('stop') };
 }
 
 export function summarise(latencies: number[]): { p50: number; p99: number; max: number } {
@@ -125,4 +133,43 @@ export function failures(samples: { status: number }[]): string {
   }
   if (counts.size === 0) return '0';
   return [...counts.entries()].map(([status, count]) => `${count} (status ${status})`).join(', ');
+}
+
+/** Garbage-collection pauses of one kind: how many, the longest and their total (ms). */
+export interface PauseStats {
+  count: number;
+  maxMs: number;
+  totalMs: number;
+}
+
+/**
+ * Records this thread's garbage-collection pauses until `stop()`, young-generation
+ * (scavenges) and old-generation (mark-compact, incremental marking steps) apart: each pause
+ * holds the event loop, so every request waiting meanwhile pays for it.
+ */
+export function gcPauses(): { stop(): { young: PauseStats; old: PauseStats } } {
+  const young: PauseStats = { count: 0, maxMs: 0, totalMs: 0 };
+  const old: PauseStats = { count: 0, maxMs: 0, totalMs: 0 };
+  const observer = new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) {
+      const { detail } = entry as unknown as { detail?: { kind?: number } };
+      const kind = detail?.kind;
+      const stats = kind === constants.NODE_PERFORMANCE_GC_MINOR ? young : old;
+      stats.count++;
+      stats.maxMs = Math.max(stats.maxMs, entry.duration);
+      stats.totalMs += entry.duration;
+    }
+  });
+  observer.observe({ entryTypes: ['gc'] });
+  return {
+    stop() {
+      observer.disconnect();
+      return { young, old };
+    },
+  };
+}
+
+/** "count / longest / total" of some pauses, in ms. */
+export function fmtPauses(stats: PauseStats): string {
+  return `${stats.count} / ${fmt(stats.maxMs, 1)} / ${fmt(stats.totalMs, 0)}`;
 }

@@ -73,7 +73,9 @@ export function createApp(dependencies: AppDependencies): Express {
 
   app.use(requestTimer(metrics));
   app.use(apiKeyGuard({ keys: config.apiKeys, disabled: config.authDisabled }));
-  app.use(jsonBody(config.bodyLimit));
+  // Only the routes that take a body parse one: on every GET the parser was one more layer of
+  // per-request work and garbage for nothing.
+  const json = jsonBody(config.bodyLimit);
 
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
@@ -112,22 +114,25 @@ export function createApp(dependencies: AppDependencies): Express {
   });
 
   app.get('/v1/users/:userId/recommendations', async (req, res) => {
+    // Read once: express parses the query string again on every read of `req.query`.
+    const query = req.query;
     const list = await recommendForUser(context(), {
       userId: parseId(req.params.userId, 'userId'),
-      k: parseK(req.query.k, config.maxK),
-      excludeSeen: parseFlag(req.query.excludeSeen, 'excludeSeen', true),
-      filters: parseFilters(req),
-      fallback: parseFallback(req.query.fallback),
+      k: parseK(query.k, config.maxK),
+      excludeSeen: parseFlag(query.excludeSeen, 'excludeSeen', true),
+      filters: parseFilters(query),
+      fallback: parseFallback(query.fallback),
     });
     res.json({ userId: req.params.userId, ...list });
   });
 
   app.get('/v1/items/:itemId/similar', (req, res) => {
+    const query = req.query;
     res.json(
       similarItems(context(), {
         itemId: parseId(req.params.itemId, 'itemId'),
-        k: parseK(req.query.k, config.maxK),
-        filters: parseFilters(req),
+        k: parseK(query.k, config.maxK),
+        filters: parseFilters(query),
       }),
     );
   });
@@ -139,7 +144,7 @@ export function createApp(dependencies: AppDependencies): Express {
     genres: tokenListSchema.optional(),
     tags: tokenListSchema.optional(),
   });
-  app.post('/v1/sessions/recommendations', (req, res) => {
+  app.post('/v1/sessions/recommendations', json, (req, res) => {
     const body = parseBody(sessionSchema, req.body);
     res.json(
       recommendForSession(context(), {
@@ -159,13 +164,13 @@ export function createApp(dependencies: AppDependencies): Express {
     }),
     k: z.unknown().optional(),
   });
-  app.post('/v1/items/embed', async (req, res) => {
+  app.post('/v1/items/embed', json, async (req, res) => {
     const body = parseBody(embedSchema, req.body);
     const k = body.k === undefined ? undefined : parseBodyK(body.k, config.maxK);
     res.json(await embedItem(context(), { features: body.features, k }));
   });
 
-  app.put('/v1/rollouts/:rolloutId', async (req, res) => {
+  app.put('/v1/rollouts/:rolloutId', json, async (req, res) => {
     const id = parseRolloutId(req.params.rolloutId);
     const rollout = await startRollout(pool, id, parseBody(rolloutRequestSchema, req.body));
     // This replica applies it now; the others hear ROLLOUT_CHANNEL (or poll).
@@ -199,8 +204,8 @@ export function createApp(dependencies: AppDependencies): Express {
   return app;
 }
 
-function parseFilters(req: Request): ItemFilters {
-  return { genres: parseTokens(req.query.genre, 'genre'), tags: parseTokens(req.query.tag, 'tag') };
+function parseFilters(query: Request['query']): ItemFilters {
+  return { genres: parseTokens(query.genre, 'genre'), tags: parseTokens(query.tag, 'tag') };
 }
 
 /** Observes every response's latency under its route template (not the raw path). */

@@ -1,3 +1,4 @@
+import os from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import { errorMessage } from '@cml-rec/shared/errors';
 import { buildHnsw } from './item-index.js';
@@ -24,7 +25,23 @@ async function build(request: BuildRequest): Promise<BuildResponse> {
   }
 }
 
+/**
+ * The build gets the CPU the serving thread leaves over. A graph build keeps a core busy for
+ * minutes (12 at a million items); at the same priority on a 2-core machine it took the core
+ * the event loop needed whenever anything else ran, and requests queued for seconds during a
+ * swap. On Linux a nice value belongs to the thread that sets it (see setpriority(2); only this
+ * thread shows nice 19 in /proc/<pid>/task), so this lowers the builder, not the server.
+ */
+function yieldCpuToServing(): void {
+  try {
+    os.setPriority(os.constants.priority.PRIORITY_LOW);
+  } catch {
+    // Not permitted in some sandboxes: the build then runs at the normal priority.
+  }
+}
+
 if (parentPort) {
   const port = parentPort;
+  yieldCpuToServing();
   void build(workerData as BuildRequest).then((response) => port.postMessage(response));
 }

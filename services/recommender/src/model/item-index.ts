@@ -53,6 +53,12 @@ const SMALL_ALLOWED_SET = 4096;
  */
 export class ItemIndex {
   readonly numItems: number;
+  /**
+   * The query handed to hnswlib, which takes a plain array: one reused array per index instead
+   * of `Array.from(query)` per search, which allocated several kB per request (an iterator step
+   * and a boxed number per dimension) for the young-generation collector to sweep.
+   */
+  private readonly queryPoint: number[];
 
   private constructor(
     private readonly vectors: Float32Array,
@@ -61,6 +67,7 @@ export class ItemIndex {
     private readonly parameters: IndexParameters,
   ) {
     this.numItems = vectors.length / dim;
+    this.queryPoint = new Array<number>(dim).fill(0);
   }
 
   /**
@@ -151,7 +158,8 @@ export class ItemIndex {
     // ef never below the number of results asked for: hnswlib returns at most ef of them.
     this.hnsw.setEf(Math.max(this.parameters.efSearch, asked));
     const filter = overfetch ? undefined : eligibility(excluded, allowed);
-    const result = this.hnsw.searchKnn(Array.from(query), asked, filter);
+    for (let d = 0; d < this.dim; d++) this.queryPoint[d] = query[d];
+    const result = this.hnsw.searchKnn(this.queryPoint, asked, filter);
 
     const neighbours: Neighbour[] = [];
     for (let n = 0; n < result.neighbors.length && neighbours.length < wanted; n++) {

@@ -168,9 +168,10 @@ function toFeatureEncoder(loaded: LoadedWithEncoder, dim: number): FeatureEncode
 /**
  * Rows per ONNX Runtime call when a version loads. A run holds the event loop while it copies
  * its output (about 1.5 µs per 64-d row measured here, so 150 ms for 100,000 items in one call);
- * slices of 8,192 rows keep each hold near 10 ms, with the event loop free in between.
+ * slices of 2,048 rows keep each hold near 3 ms, with the event loop free in between (8,192
+ * held it about 12 ms, which showed in the p99 of requests served during a swap).
  */
-const EMBED_SLICE = 8192;
+const EMBED_SLICE = 2048;
 
 async function embedInSlices(
   embed: (indices: Int32Array) => Promise<Float32Array>,
@@ -188,10 +189,13 @@ async function embedInSlices(
   return vectors;
 }
 
-/** id → position, built in slices so a million ids do not hold the event loop in one go. */
+/**
+ * id → position, built in slices so a million ids do not hold the event loop in one go: 10,000
+ * ids take about 5 ms here (50,000 took about 25 ms, visible in the p99 during a swap).
+ */
 async function indexById(ids: string[]): Promise<Map<string, number>> {
   const map = new Map<string, number>();
-  const slice = 50_000;
+  const slice = 10_000;
   for (let start = 0; start < ids.length; start += slice) {
     const end = Math.min(ids.length, start + slice);
     for (let n = start; n < end; n++) map.set(ids[n], n);
