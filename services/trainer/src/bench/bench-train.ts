@@ -36,7 +36,8 @@ async function main(): Promise<void> {
     allowPositionals: true,
     options: {
       out: { type: 'string', default: 'bench-results/train' },
-      'throughput-epochs': { type: 'string', default: '5' },
+      'throughput-epochs': { type: 'string', default: '20' },
+      'throughput-rounds': { type: 'string', default: '3' },
       epochs: { type: 'string', default: '20' },
       'curve-negatives': { type: 'string', default: '10' },
       'curve-threads': { type: 'string', default: '2' },
@@ -50,10 +51,17 @@ async function main(): Promise<void> {
   const base: CmlHyperparameters = { ...defaultHyperparameters, dim: 64, numNegatives: 20 };
   const throughputEpochs = Number(values['throughput-epochs']);
 
-  const throughput = [];
-  for (const threads of [1, 2])
-    throughput.push(await measureThroughput(train, base, threads, throughputEpochs));
-  const ratio = throughput[1].pairsPerSecond / throughput[0].pairsPerSecond;
+  // Rounds alternate 1 and 2 threads, so that a disturbance of the machine hits both, and
+  // the medians are reported: one run of a few hundred milliseconds is too noisy to trust.
+  const throughput: Awaited<ReturnType<typeof measureThroughput>>[] = [];
+  for (let round = 0; round < Number(values['throughput-rounds']); round++) {
+    for (const threads of [1, 2])
+      throughput.push(await measureThroughput(train, base, threads, throughputEpochs));
+  }
+  const medianPairsPerSecond = (threads: number) =>
+    median(throughput.filter((run) => run.threads === threads).map((run) => run.pairsPerSecond));
+  const oneThread = medianPairsPerSecond(1);
+  const twoThreads = medianPairsPerSecond(2);
 
   const epochs = Number(values.epochs);
   const curveHp = { ...base, numNegatives: Number(values['curve-negatives']), epochs };
@@ -75,7 +83,8 @@ async function main(): Promise<void> {
     throughput: {
       settings: { dim: 64, numNegatives: 20, covarianceWeight: base.covarianceWeight },
       runs: throughput,
-      twoThreadSpeedup: ratio,
+      medianPairsPerSecond: { oneThread, twoThreads },
+      twoThreadSpeedup: twoThreads / oneThread,
     },
     curves: {
       cml: { hyperparameters: curveHp, threads: Number(values['curve-threads']), points: cml },
@@ -88,6 +97,12 @@ async function main(): Promise<void> {
   writeFileSync(path.join(out, 'bench-train.json'), `${JSON.stringify(report, null, 2)}\n`);
   writeFileSync(path.join(out, 'bench-train.svg'), chart(cml, bpr, popularity));
   process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
 }
 
 async function measureThroughput(
