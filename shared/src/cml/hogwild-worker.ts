@@ -1,11 +1,11 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { errorMessage } from '../errors.js';
-import { CmlEngine } from './engine.js';
+import { CmlEngine, type PassStats } from './engine.js';
 import type { WorkerReply, WorkerRequest, WorkerSetup } from './hogwild.js';
 import { UserItemSets } from './positives.js';
 
-// One Hogwild worker: rebuilds an engine over the shared buffers it was given, then trains on
-// whatever slice of the shared pair order the main thread sends.
+// One Hogwild worker: rebuilds an engine over the shared buffers it was given, then, for each
+// epoch the main thread starts, trains on chunks of the shared pair order it claims.
 const setup = workerData as WorkerSetup;
 const { numUsers, numItems, offsets, items } = setup.positives;
 const engine = new CmlEngine(
@@ -20,10 +20,30 @@ const engine = new CmlEngine(
 parentPort?.on('message', (request: WorkerRequest) => {
   let reply: WorkerReply;
   try {
-    const stats = engine.run(setup.pairUsers, items, setup.order, request.start, request.end);
-    reply = { kind: 'done', stats };
+    reply = { kind: 'done', stats: runClaimedChunks(request) };
   } catch (error) {
     reply = { kind: 'failed', message: errorMessage(error) };
   }
   parentPort?.postMessage(reply);
 });
+
+/** Claims `chunkSize` positions of the order at a time from the shared cursor until `end`. */
+function runClaimedChunks({ end, chunkSize }: WorkerRequest): PassStats {
+  const total: PassStats = { pairs: 0, metricLoss: 0, covarianceLoss: 0, satisfiedPairs: 0 };
+  for (;;) {
+    const start = Atomics.add(setup.cursor, 0, chunkSize);
+    if (start >= end) return total;
+
+    const stats = engine.run(
+      setup.pairUsers,
+      items,
+      setup.order,
+      start,
+      Math.min(end, start + chunkSize),
+    );
+    total.pairs += stats.pairs;
+    total.metricLoss += stats.metricLoss;
+    total.covarianceLoss += stats.covarianceLoss;
+    total.satisfiedPairs += stats.satisfiedPairs;
+  }
+}

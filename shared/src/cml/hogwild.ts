@@ -15,17 +15,20 @@ export interface WorkerSetup {
   positives: { numUsers: number; numItems: number; offsets: Int32Array; items: Int32Array };
   pairUsers: Int32Array;
   order: Int32Array;
+  /** cursor[0]: the next unclaimed position in `order` during an epoch. */
+  cursor: Int32Array;
   hyperparameters: CmlHyperparameters;
   seed: number;
 }
 
-export type WorkerRequest = { kind: 'run'; start: number; end: number };
+/** Train on chunks of `order[0..end)` claimed from the shared cursor until none are left. */
+export type WorkerRequest = { kind: 'run'; end: number; chunkSize: number };
 export type WorkerReply = { kind: 'done'; stats: PassStats } | { kind: 'failed'; message: string };
 
 /**
  * Hogwild training on worker threads: the tables, optimizer state and item-norm cache live on
- * SharedArrayBuffers, every worker runs its own engine over a disjoint slice of each epoch's
- * shuffled pairs, and nobody takes a lock. Updates touch three rows of thousands, so two
+ * SharedArrayBuffers, every worker runs its own engine over chunks of each epoch's shuffled
+ * pairs, and nobody takes a lock on the tables. Updates touch three rows of thousands, so two
  * workers rarely write the same row at once, and when they do one small update is lost,
  * which SGD tolerates (Recht et al., 2011).
  *
@@ -35,6 +38,8 @@ export type WorkerReply = { kind: 'done'; stats: PassStats } | { kind: 'failed';
 export class HogwildCmlTrainer {
   private readonly workers: Worker[];
   private readonly order: Int32Array;
+  private readonly cursor: Int32Array;
+  private readonly chunkSize: number;
   private readonly random: Random;
   private epoch = 0;
 
@@ -52,6 +57,9 @@ export class HogwildCmlTrainer {
     computeSquaredNorms(state.tables.items, state.tables.dim, state.itemSquaredNorms);
     this.order = sharedInts(train.numPairs);
     this.order.forEach((_, n) => (this.order[n] = n));
+    this.cursor = sharedInts(1);
+    // A chunk is one covariance batch, so each engine sees the batches the serial trainer would.
+    this.chunkSize = hp.batchSize;
     this.random = new Random(hp.seed + 2);
 
     const positives = {
@@ -69,6 +77,7 @@ export class HogwildCmlTrainer {
         positives,
         pairUsers,
         order: this.order,
+        cursor: this.cursor,
         hyperparameters: hp,
         seed: hp.seed + 1 + index * 7919,
       };
@@ -76,16 +85,21 @@ export class HogwildCmlTrainer {
     });
   }
 
-  /** One epoch: a fresh shuffle, split evenly across the workers. */
+  /**
+   * One epoch: a fresh shuffle, then every worker claims chunks of it until none are left.
+   * Claiming, rather than fixed halves, keeps both threads busy to the end of the epoch when
+   * one of them is slowed down (a JIT tier-up, another process taking its core).
+   */
   async runEpoch(): Promise<PassStats> {
     this.epoch++;
     this.random.shuffle(this.order);
-    const share = Math.ceil(this.order.length / this.workers.length);
-    const results = await Promise.all(
-      this.workers.map((worker, index) =>
-        runSlice(worker, index * share, Math.min(this.order.length, (index + 1) * share)),
-      ),
-    );
+    Atomics.store(this.cursor, 0, 0);
+    const request: WorkerRequest = {
+      kind: 'run',
+      end: this.order.length,
+      chunkSize: this.chunkSize,
+    };
+    const results = await Promise.all(this.workers.map((worker) => runChunks(worker, request)));
     assertFinite(this.state.tables, this.epoch);
     return results.reduce(
       (total, stats) => ({
@@ -103,7 +117,7 @@ export class HogwildCmlTrainer {
   }
 }
 
-function runSlice(worker: Worker, start: number, end: number): Promise<PassStats> {
+function runChunks(worker: Worker, request: WorkerRequest): Promise<PassStats> {
   return new Promise((resolve, reject) => {
     const onMessage = (reply: WorkerReply) => {
       worker.off('error', onError);
@@ -116,7 +130,6 @@ function runSlice(worker: Worker, start: number, end: number): Promise<PassStats
     };
     worker.once('message', onMessage);
     worker.once('error', onError);
-    const request: WorkerRequest = { kind: 'run', start, end };
     worker.postMessage(request);
   });
 }

@@ -37,7 +37,7 @@ async function main(): Promise<void> {
     options: {
       out: { type: 'string', default: 'bench-results/train' },
       'throughput-epochs': { type: 'string', default: '20' },
-      'throughput-rounds': { type: 'string', default: '3' },
+      'throughput-rounds': { type: 'string', default: '5' },
       epochs: { type: 'string', default: '20' },
       'curve-negatives': { type: 'string', default: '10' },
       'curve-threads': { type: 'string', default: '2' },
