@@ -41,16 +41,33 @@ export async function insertInteractions(
 ): Promise<UpsertResult> {
   if (batch.length === 0) return { inserted: 0, duplicates: 0 };
 
-  const result = await client.query(
-    `INSERT INTO interactions (user_id, item_id, event_type, weight, occurred_at, source, dedupe_key)
-     SELECT u.id, i.id, b.event_type, b.weight, b.occurred_at, b.source, b.dedupe_key
-       FROM unnest($1::text[], $2::text[], $3::text[], $4::real[], $5::timestamptz[],
-                   $6::text[], $7::text[])
-            AS b(user_ext, item_ext, event_type, weight, occurred_at, source, dedupe_key)
-       JOIN users u ON u.external_id = b.user_ext
-       JOIN items i ON i.external_id = b.item_ext
-     ON CONFLICT (dedupe_key) DO NOTHING`,
-    [
+  const { sql, values } = interactionsInsertStatement(batch);
+  const result = await client.query(sql, values);
+
+  const inserted = result.rowCount ?? 0;
+  return { inserted, duplicates: batch.length - inserted };
+}
+
+/**
+ * The INSERT … SELECT behind `insertInteractions`, without RETURNING so that a caller can also
+ * run it as one part of a larger statement: rows whose user or item does not exist are dropped
+ * by the join, rows whose dedupe key is stored or repeated in the batch are skipped.
+ */
+export function interactionsInsertStatement(batch: Interaction[]): {
+  sql: string;
+  values: unknown[];
+} {
+  return {
+    sql: `INSERT INTO interactions
+            (user_id, item_id, event_type, weight, occurred_at, source, dedupe_key)
+          SELECT u.id, i.id, b.event_type, b.weight, b.occurred_at, b.source, b.dedupe_key
+            FROM unnest($1::text[], $2::text[], $3::text[], $4::real[], $5::timestamptz[],
+                        $6::text[], $7::text[])
+                 AS b(user_ext, item_ext, event_type, weight, occurred_at, source, dedupe_key)
+            JOIN users u ON u.external_id = b.user_ext
+            JOIN items i ON i.external_id = b.item_ext
+          ON CONFLICT (dedupe_key) DO NOTHING`,
+    values: [
       batch.map((row) => row.userId),
       batch.map((row) => row.itemId),
       batch.map((row) => row.eventType),
@@ -59,10 +76,7 @@ export async function insertInteractions(
       batch.map((row) => row.source),
       batch.map(dedupeKey),
     ],
-  );
-
-  const inserted = result.rowCount ?? 0;
-  return { inserted, duplicates: batch.length - inserted };
+  };
 }
 
 /** Creates the users not yet known. Sorted so concurrent batches lock rows in one order. */

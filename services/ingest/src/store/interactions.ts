@@ -1,5 +1,6 @@
 import type { Pool, PoolClient } from '@cml-rec/shared/db/pool';
-import { dedupeKey, type Interaction } from '@cml-rec/shared/domain/interaction';
+import { interactionsInsertStatement } from '@cml-rec/shared/db/interactions';
+import type { Interaction } from '@cml-rec/shared/domain/interaction';
 import type { InsertPart } from './insertParts.js';
 
 /**
@@ -48,27 +49,7 @@ export async function ensureReferencedRows(
  * `insertInteractions` writes, as a part of a batch statement.
  */
 export function insertInteractionsPart(rows: Interaction[]): InsertPart {
-  return {
-    sql: `INSERT INTO interactions
-            (user_id, item_id, event_type, weight, occurred_at, source, dedupe_key)
-          SELECT u.id, i.id, b.event_type, b.weight, b.occurred_at, b.source, b.dedupe_key
-            FROM unnest($1::text[], $2::text[], $3::text[], $4::real[], $5::timestamptz[],
-                        $6::text[], $7::text[])
-                 AS b(user_ext, item_ext, event_type, weight, occurred_at, source, dedupe_key)
-            JOIN users u ON u.external_id = b.user_ext
-            JOIN items i ON i.external_id = b.item_ext
-          ON CONFLICT (dedupe_key) DO NOTHING`,
-    values: [
-      rows.map((row) => row.userId),
-      rows.map((row) => row.itemId),
-      rows.map((row) => row.eventType),
-      rows.map((row) => row.weight),
-      rows.map((row) => row.occurredAt.toISOString()),
-      rows.map((row) => row.source),
-      rows.map(dedupeKey),
-    ],
-    inputRows: rows.length,
-  };
+  return { ...interactionsInsertStatement(rows), inputRows: rows.length };
 }
 
 function sortedUnique(values: string[]): string[] {
