@@ -1,4 +1,4 @@
-import type { ErrorRequestHandler, RequestHandler } from 'express';
+import type { ErrorRequestHandler, Express, RequestHandler } from 'express';
 import { AppError } from '../errors.js';
 import type { Logger } from '../logging/logger.js';
 import { requestLogger } from './request-context.js';
@@ -6,6 +6,41 @@ import { requestLogger } from './request-context.js';
 /** The body of every error response: a stable code a client can branch on, and a message. */
 export interface ErrorBody {
   error: { code: string; message: string; details?: Record<string, unknown> };
+}
+
+/** The part of express's router that `wrongMethod` reads: its routes and their methods. */
+interface RouterStack {
+  stack: { route?: { methods: Record<string, boolean> }; match(path: string): boolean }[];
+}
+
+/**
+ * 405 with an Allow header when the path is one of the app's routes but the method is not
+ * (DELETE on a GET route, say): a 404 there would tell the caller the URL is wrong when only
+ * the method is. Mount it after every route and before `unknownRoute`.
+ */
+export function wrongMethod(app: Express): RequestHandler {
+  return (req, res, next) => {
+    const router = (app as unknown as { router: RouterStack }).router;
+    const allowed = new Set<string>();
+    for (const layer of router.stack) {
+      if (!layer.route || !layer.match(req.path)) continue;
+      for (const method of Object.keys(layer.route.methods)) allowed.add(method.toUpperCase());
+    }
+    if (allowed.size === 0) return next();
+
+    if (allowed.has('GET')) allowed.add('HEAD');
+    const allow = [...allowed].sort().join(', ');
+    res.setHeader('Allow', allow);
+    next(
+      new AppError(
+        'METHOD_NOT_ALLOWED',
+        `${req.method} is not allowed on ${req.path}; use ${allow}`,
+        {
+          status: 405,
+        },
+      ),
+    );
+  };
 }
 
 /** 404 for any route that no handler matched. */

@@ -103,6 +103,18 @@ describe('ingest > http', () => {
     assert.match(await metrics.text(), /ingest_http_events_total/);
   });
 
+  it('answers 405 naming the allowed method for a known path, 404 for an unknown one', async () => {
+    const headers = { authorization: `Bearer ${KEY}` };
+    const wrongMethod = await fetch(`${base}/v1/events`, { headers });
+    assert.equal(wrongMethod.status, 405);
+    assert.equal(wrongMethod.headers.get('allow'), 'POST');
+    assert.equal(
+      ((await wrongMethod.json()) as { error: { code: string } }).error.code,
+      'METHOD_NOT_ALLOWED',
+    );
+    assert.equal((await fetch(`${base}/v1/nothing`, { headers })).status, 404);
+  });
+
   it('produces a valid batch and acknowledges it after the broker did', async () => {
     const before = await topicSize();
     const response = await post({ events: [1, 2, 3, 4, 5].map(event) });

@@ -1,5 +1,5 @@
 import { apiKeyGuard, jsonBody } from '@cml-rec/shared/http/auth';
-import { errorHandler, unknownRoute } from '@cml-rec/shared/http/errors';
+import { errorHandler, unknownRoute, wrongMethod } from '@cml-rec/shared/http/errors';
 import { requestContext } from '@cml-rec/shared/http/request-context';
 import type { Logger } from '@cml-rec/shared/logging/logger';
 import express, { type Express } from 'express';
@@ -66,6 +66,7 @@ export function createIngestApp(options: IngestAppOptions): Express {
     res.status(202).json(result);
   });
 
+  app.use(wrongMethod(app));
   app.use(unknownRoute);
   app.use(errorHandler(options.logger.child({ component: 'http' })));
   return app;

@@ -203,6 +203,7 @@ describe('recommender > http', () => {
       [() => post('/v1/rollouts/x/stop', {}), 404, 'ROLLOUT_NOT_FOUND'],
       [() => get('/v1/rollouts/bad%20id/report'), 400, 'INVALID_ID'],
       [() => get('/v1/nothing'), 404, 'ROUTE_NOT_FOUND'],
+      [() => get('/v1/sessions/recommendations'), 405, 'METHOD_NOT_ALLOWED'],
     ];
     for (const [call, status, code] of cases) {
       const response = await call();
@@ -210,6 +211,10 @@ describe('recommender > http', () => {
       assert.equal(errorOf(response.body).code, code);
       assert.equal(typeof errorOf(response.body).message, 'string');
     }
+    const wrongMethod = await fixture.request('/v1/users/1/recommendations', { method: 'DELETE' });
+    assert.equal(wrongMethod.status, 405);
+    assert.equal(wrongMethod.headers.get('allow'), 'GET, HEAD');
+    assert.equal(errorOf(await wrongMethod.json()).code, 'METHOD_NOT_ALLOWED');
     const rollout = await fixture.request('/v1/rollouts/r1', {
       method: 'PUT',
       headers: { 'content-type': 'application/json' },

@@ -4,7 +4,7 @@ import type { Pool } from '@cml-rec/shared/db/pool';
 import { AppError } from '@cml-rec/shared/errors';
 import { apiKeyGuard, jsonBody } from '@cml-rec/shared/http/auth';
 import { requestContext } from '@cml-rec/shared/http/request-context';
-import { errorHandler, unknownRoute } from '@cml-rec/shared/http/errors';
+import { errorHandler, unknownRoute, wrongMethod } from '@cml-rec/shared/http/errors';
 import type { Logger } from '@cml-rec/shared/logging/logger';
 import type { RecommenderConfig } from '../config.js';
 import type { ItemCatalog, ItemFilters } from '../item-catalog.js';
@@ -199,6 +199,7 @@ export function createApp(dependencies: AppDependencies): Express {
     res.json(await rolloutReport(pool, parseRolloutId(req.params.rolloutId)));
   });
 
+  app.use(wrongMethod(app));
   app.use(unknownRoute);
   app.use(errorHandler(logger));
   return app;
