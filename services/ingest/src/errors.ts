@@ -9,11 +9,12 @@ import { AppError } from '@cml-rec/shared/errors';
 const RETRIABLE_SQLSTATE = /^(08|40|53|57|58)/;
 
 /**
- * SQLSTATE classes that blame the data: a data exception (22) or a constraint (23). A batch
- * failing with one of these is retried message by message so that the culprit is isolated
- * and rejected instead of blocking its partition forever.
+ * SQLSTATE classes that blame the data: a cardinality violation (21: one statement would
+ * update a row twice), a data exception (22) or a constraint (23). A batch failing with one
+ * of these is retried message by message so that the culprit is isolated and rejected
+ * instead of blocking its partition forever.
  */
-const DATA_SQLSTATE = /^(22|23)/;
+const DATA_SQLSTATE = /^(21|22|23)/;
 
 export type DatabaseFailure = 'retriable' | 'data' | 'fatal';
 
@@ -24,6 +25,9 @@ export function classifyDatabaseError(error: unknown): DatabaseFailure {
     if (DATA_SQLSTATE.test(code)) return 'data';
     return RETRIABLE_SQLSTATE.test(code) ? 'retriable' : 'fatal';
   }
+  // A RangeError comes from turning a value into a query parameter (an invalid Date, say),
+  // never from a lost connection: the data is to blame.
+  if (error instanceof RangeError) return 'data';
   return 'retriable';
 }
 

@@ -53,10 +53,13 @@ export async function insertInteractions(
  * run it as one part of a larger statement: rows whose user or item does not exist are dropped
  * by the join, rows whose dedupe key is stored or repeated in the batch are skipped.
  */
-export function interactionsInsertStatement(batch: Interaction[]): {
+export function interactionsInsertStatement(events: Interaction[]): {
   sql: string;
   values: unknown[];
 } {
+  // Within one statement, which of two rows with one dedupe key wins is up to the plan; keep
+  // the first in stream order here, as a replay across batches does.
+  const { batch, keys } = firstOfEachDedupeKey(events);
   return {
     sql: `INSERT INTO interactions
             (user_id, item_id, event_type, weight, occurred_at, source, dedupe_key)
@@ -74,7 +77,7 @@ export function interactionsInsertStatement(batch: Interaction[]): {
       batch.map((row) => row.weight),
       batch.map((row) => row.occurredAt.toISOString()),
       batch.map((row) => row.source),
-      batch.map(dedupeKey),
+      keys,
     ],
   };
 }
@@ -93,6 +96,18 @@ export async function ensureItems(client: PoolClient, externalIds: string[]): Pr
     `INSERT INTO items (external_id) SELECT unnest($1::text[]) ON CONFLICT DO NOTHING`,
     [sortedUnique(externalIds)],
   );
+}
+
+function firstOfEachDedupeKey(events: Interaction[]): { batch: Interaction[]; keys: string[] } {
+  const seen = new Set<string>();
+  const batch: Interaction[] = [];
+  for (const event of events) {
+    const key = dedupeKey(event);
+    if (seen.has(key)) continue;
+    seen.add(key);
+    batch.push(event);
+  }
+  return { batch, keys: [...seen] };
 }
 
 function sortedUnique(values: string[]): string[] {

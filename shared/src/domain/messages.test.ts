@@ -71,10 +71,17 @@ describe('domain > messages > interaction', () => {
       ['empty item', { ...valid, itemId: '' }, 'invalid_field'],
       ['long id', { ...valid, userId: 'u'.repeat(257) }, 'invalid_field'],
       ['NUL in id', { ...valid, userId: 'a\u0000b' }, 'invalid_field'],
+      // PostgreSQL would store both as 's\uFFFD': two users merged into one.
+      ['unpaired surrogate in id', { ...valid, userId: 's\ud800' }, 'invalid_field'],
+      ['unpaired surrogate in event id', { ...valid, eventId: 'L\udfff' }, 'invalid_field'],
       ['weight type', { ...valid, weight: 'heavy' }, 'invalid_field'],
       ['weight range', { ...valid, weight: 1e9 }, 'invalid_field'],
       ['bad timestamp', { ...valid, timestamp: 'yesterday' }, 'invalid_field'],
       ['no offset', { ...valid, timestamp: '2026-05-31T12:00:00' }, 'invalid_field'],
+      // Beyond a JavaScript Date's range: it would be an invalid Date, never writable.
+      ['epoch ms beyond dates', { ...valid, timestamp: 9e15 }, 'invalid_field'],
+      ['year 0', { ...valid, timestamp: '0000-01-01T00:00:00Z' }, 'invalid_field'],
+      ['year 10000', { ...valid, timestamp: '+010000-01-01T00:00:00Z' }, 'invalid_field'],
       ['future', { ...valid, timestamp: NOW + 10 * 60_000 }, 'timestamp_in_future'],
       ['oversized', { ...valid, itemId: 'x'.repeat(MAX_INTERACTION_BYTES) }, 'payload_too_large'],
     ];
@@ -123,5 +130,16 @@ describe('domain > messages > item', () => {
       'invalid_field',
     );
     assert.equal(reasonOf(parseItemMessage(encode({ ...item, price: 3 }))), 'unknown_field');
+  });
+
+  it('rejects ids and features that are not well-formed Unicode', () => {
+    for (const message of [
+      { ...item, itemId: 'c\ud800' },
+      { ...item, features: { 'g\udbff': 1 } },
+      { ...item, features: { genre: ['x\udc00'] } },
+    ]) {
+      assert.equal(reasonOf(parseItemMessage(encode(message))), 'invalid_field');
+    }
+    assert.equal(reasonOf(parseItemMessage(encode({ ...item, itemId: 'emoji 😀' }))), 'ok');
   });
 });

@@ -43,6 +43,16 @@ export interface ParseOptions {
   maxFutureSkewMs?: number;
 }
 
+/**
+ * True when the string has no unpaired UTF-16 surrogate. PostgreSQL stores text as UTF-8, into
+ * which the driver writes every lone surrogate as U+FFFD: two different ids would become one
+ * stored id, and one event would silently count as a duplicate of the other.
+ */
+function isWellFormedUnicode(value: string): boolean {
+  return !/\p{Cs}/u.test(value);
+}
+const WELL_FORMED = 'must be well-formed Unicode (no unpaired surrogate)';
+
 // Printable text without control characters: PostgreSQL text cannot hold NUL, and control
 // characters in an id are always a producer bug.
 const externalId = z
@@ -50,16 +60,32 @@ const externalId = z
   .min(1, 'must not be empty')
   .max(MAX_ID_LENGTH, `must be at most ${MAX_ID_LENGTH} characters`)
   // eslint-disable-next-line no-control-regex
-  .regex(/^[^\u0000-\u001f\u007f]+$/, 'must not contain control characters');
+  .regex(/^[^\u0000-\u001f\u007f]+$/, 'must not contain control characters')
+  .refine(isWellFormedUnicode, WELL_FORMED);
 
-/** RFC 3339 date-time with an explicit offset, or epoch milliseconds. */
-const timestamp = z.union([
-  z.iso.datetime({ offset: true, message: 'must be an RFC 3339 date-time with an offset' }),
-  z
-    .number()
-    .int('epoch milliseconds must be an integer')
-    .min(0, 'epoch milliseconds must not be negative'),
-]);
+/** 9999-12-31T23:59:59.999Z: the last instant both JavaScript and PostgreSQL print as a date. */
+const LATEST_TIMESTAMP_MS = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
+
+/**
+ * RFC 3339 date-time with an explicit offset, or epoch milliseconds, between 1970 and 9999:
+ * beyond that a JavaScript Date is invalid or PostgreSQL refuses it, and a write that can
+ * never succeed would hold up its whole partition.
+ */
+const timestamp = z
+  .union([
+    z.iso.datetime({ offset: true, message: 'must be an RFC 3339 date-time with an offset' }),
+    z
+      .number()
+      .int('epoch milliseconds must be an integer')
+      .min(0, 'epoch milliseconds must not be negative'),
+  ])
+  .refine(
+    (value) => {
+      const ms = new Date(value).getTime();
+      return ms >= 0 && ms <= LATEST_TIMESTAMP_MS;
+    },
+    { message: 'must be between 1970-01-01T00:00:00Z and 9999-12-31T23:59:59.999Z' },
+  );
 
 export const interactionMessageSchema = z.strictObject({
   version: z.literal(MESSAGE_VERSION),
@@ -83,12 +109,14 @@ const featureKey = z
   .min(1)
   .max(128)
   // eslint-disable-next-line no-control-regex
-  .regex(/^[^\u0000-\u001f\u007f]+$/, 'must not contain control characters');
+  .regex(/^[^\u0000-\u001f\u007f]+$/, 'must not contain control characters')
+  .refine(isWellFormedUnicode, WELL_FORMED);
 const featureText = z
   .string()
   .max(1024)
   // eslint-disable-next-line no-control-regex
-  .regex(/^[^\u0000]*$/, 'must not contain NUL');
+  .regex(/^[^\u0000]*$/, 'must not contain NUL')
+  .refine(isWellFormedUnicode, WELL_FORMED);
 const featureValue = z.union([
   z.number(),
   z.boolean(),

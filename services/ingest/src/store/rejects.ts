@@ -40,12 +40,29 @@ export function insertRejectsPart(rejects: Reject[]): InsertPart {
       rejects.map((reject) => reject.key),
       rejects.map((reject) => reject.value?.subarray(0, STORED_PAYLOAD_BYTES) ?? null),
       rejects.map((reject) => reject.value?.length ?? 0),
-      rejects.map((reject) =>
-        reject.timestamp === undefined ? null : new Date(Number(reject.timestamp)).toISOString(),
-      ),
+      rejects.map((reject) => brokerTimestamp(reject.timestamp)),
     ],
     inputRows: rejects.length,
   };
+}
+
+/**
+ * Years 1 to 9999: JavaScript prints later or earlier instants with a six-digit signed year,
+ * which PostgreSQL does not parse.
+ */
+const EARLIEST_PRINTABLE_MS = Date.parse('0001-01-01T00:00:00.000Z');
+const LATEST_PRINTABLE_MS = Date.parse('9999-12-31T23:59:59.999Z');
+
+/**
+ * The message's broker timestamp as ISO text, or null when there is none or it is no instant
+ * PostgreSQL can hold. A producer may set any 64-bit timestamp; a reject must still be stored,
+ * or the message that caused it would block its partition.
+ */
+export function brokerTimestamp(timestamp: string | undefined): string | null {
+  if (timestamp === undefined || !/^-?\d+$/.test(timestamp)) return null;
+  const ms = Number(timestamp);
+  if (!(ms >= EARLIEST_PRINTABLE_MS && ms <= LATEST_PRINTABLE_MS)) return null;
+  return new Date(ms).toISOString();
 }
 
 /** `insertRejectsPart` on its own; returns the rejects written now. */

@@ -5,7 +5,7 @@ import type { Interaction } from '@cml-rec/shared/domain/interaction';
 import { insertTogether } from './insertParts.js';
 import { ensureReferencedRows, insertInteractionsPart } from './interactions.js';
 import { upsertItemsPart } from './items.js';
-import { insertRejectsPart, type Reject } from './rejects.js';
+import { brokerTimestamp, insertRejectsPart, type Reject } from './rejects.js';
 
 describe('ingest > store', () => {
   let db: TestDatabase;
@@ -85,5 +85,48 @@ describe('ingest > store', () => {
       `SELECT 1 FROM interactions WHERE dedupe_key = 'id:store-20'`,
     );
     assert.equal(stored.length, 0);
+  });
+
+  it('stores a reject whose broker timestamp PostgreSQL cannot hold, with no timestamp', async () => {
+    const odd = ['260000000000000', '8639999999999999', '-62198755200001', 'abc'];
+    const rejects = odd.map((timestamp, n) => ({ ...reject(900 + n), timestamp }));
+    const written = await insertTogether(db.pool, { rejects: insertRejectsPart(rejects) });
+    assert.equal(written.rejects, odd.length);
+
+    const stored = await db.pool.query<{ produced_at: Date | null }>(
+      `SELECT produced_at FROM rejects WHERE kafka_offset >= 900 ORDER BY kafka_offset`,
+    );
+    assert.deepEqual(
+      stored.rows.map((row) => row.produced_at),
+      odd.map(() => null),
+    );
+    assert.equal(brokerTimestamp('1767225600000'), '2026-01-01T00:00:00.000Z');
+    assert.equal(brokerTimestamp(undefined), null);
+  });
+
+  it('keeps the first of two events with one dedupe key in a batch, as a replay would', async () => {
+    const first = { ...interaction(700, 'first-user', 'first-item'), eventId: undefined };
+    const later = { ...first, weight: 3 };
+    const filler = Array.from({ length: 3000 }, (_, n) => interaction(10_000 + n, 'f', `fi${n}`));
+    const byId = [interaction(701, 'id-user', 'id-item'), ...filler];
+    byId.push({ ...byId[0], weight: 5 });
+
+    await ensureReferencedRows(db.pool, [first, ...byId]);
+    const written = await insertTogether(db.pool, {
+      interactions: insertInteractionsPart([first, later, ...byId]),
+    });
+    assert.equal(written.interactions, 2 + filler.length);
+
+    const weights = await db.pool.query<{ external_id: string; weight: number }>(
+      `SELECT u.external_id, i.weight FROM interactions i JOIN users u ON u.id = i.user_id
+        WHERE u.external_id IN ('first-user', 'id-user') ORDER BY u.external_id`,
+    );
+    assert.deepEqual(
+      weights.rows.map((row) => [row.external_id, row.weight]),
+      [
+        ['first-user', 1],
+        ['id-user', 1],
+      ],
+    );
   });
 });
