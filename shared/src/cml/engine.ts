@@ -65,11 +65,12 @@ export class CmlEngine {
     private readonly itemSquaredNorms: Float32Array,
     private readonly options: EngineOptions,
     seed: number,
+    membership = PositiveMembership.build(positives),
   ) {
     checkOptions(options);
     const { dim } = tables;
     this.random = new Random(seed);
-    this.membership = new PositiveMembership(positives);
+    this.membership = membership;
     this.userOptimizer = createOptimizer(optimizerStates.users);
     this.itemOptimizer = createOptimizer(optimizerStates.items);
     this.userRow = new Float64Array(dim);

@@ -1,6 +1,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { errorMessage } from '../errors.js';
 import { CmlEngine, type PassStats } from './engine.js';
+import { PositiveMembership } from './membership.js';
 import type { WorkerReply, WorkerRequest, WorkerSetup } from './hogwild.js';
 import { UserItemSets } from './positives.js';
 
@@ -8,13 +9,15 @@ import { UserItemSets } from './positives.js';
 // epoch the main thread starts, trains on chunks of the shared pair order it claims.
 const setup = workerData as WorkerSetup;
 const { numUsers, numItems, offsets, items } = setup.positives;
+const positives = new UserItemSets(numUsers, numItems, offsets, items);
 const engine = new CmlEngine(
   setup.tables,
-  new UserItemSets(numUsers, numItems, offsets, items),
+  positives,
   setup.optimizer,
   setup.itemSquaredNorms,
   setup.hyperparameters,
   setup.seed,
+  new PositiveMembership(positives, setup.positiveBits),
 );
 
 parentPort?.on('message', (request: WorkerRequest) => {

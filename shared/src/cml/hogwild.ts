@@ -2,6 +2,7 @@ import { Worker } from 'node:worker_threads';
 import { Random } from '../util/random.js';
 import type { PassStats } from './engine.js';
 import { computeSquaredNorms } from './engine.js';
+import { PositiveMembership } from './membership.js';
 import type { OptimizerState } from './optimizer.js';
 import { UserItemSets } from './positives.js';
 import type { EmbeddingTables } from './tables.js';
@@ -13,6 +14,8 @@ export interface WorkerSetup {
   optimizer: { users: OptimizerState; items: OptimizerState };
   itemSquaredNorms: Float32Array;
   positives: { numUsers: number; numItems: number; offsets: Int32Array; items: Int32Array };
+  /** The positives' bit matrix on shared memory (null: binary search), built once for all. */
+  positiveBits: Int32Array | null;
   pairUsers: Int32Array;
   order: Int32Array;
   /** cursor[0]: the next unclaimed position in `order` during an epoch. */
@@ -68,6 +71,7 @@ export class HogwildCmlTrainer {
       offsets: copyToShared(train.offsets),
       items: copyToShared(train.items),
     };
+    const positiveBits = PositiveMembership.build(train, { shared: true }).bits;
     const pairUsers = copyToShared(train.pairUsers());
     this.workers = Array.from({ length: numThreads }, (_, index) => {
       const setup: WorkerSetup = {
@@ -75,6 +79,7 @@ export class HogwildCmlTrainer {
         optimizer: state.optimizer,
         itemSquaredNorms: state.itemSquaredNorms,
         positives,
+        positiveBits,
         pairUsers,
         order: this.order,
         cursor: this.cursor,

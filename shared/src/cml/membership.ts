@@ -15,16 +15,33 @@ export const DEFAULT_BIT_MATRIX_LIMIT = 32 * 8 * 1024 * 1024;
  * 200 KiB and ML-1M 2.8 MiB. Larger catalogues keep the binary search.
  */
 export class PositiveMembership {
-  private readonly bits: Int32Array | null;
   private readonly wordsPerUser: number;
 
+  /**
+   * `bits` is the matrix `build` made (null: binary search). Hogwild workers get it on a
+   * SharedArrayBuffer, so that one copy serves every thread.
+   */
   constructor(
     private readonly sets: UserItemSets,
-    bitLimit = DEFAULT_BIT_MATRIX_LIMIT,
+    readonly bits: Int32Array | null,
   ) {
     this.wordsPerUser = (sets.numItems + 31) >>> 5;
-    const totalBits = sets.numUsers * this.wordsPerUser * 32;
-    this.bits = totalBits <= bitLimit ? buildBitMatrix(sets, this.wordsPerUser) : null;
+    if (bits !== null && bits.length !== sets.numUsers * this.wordsPerUser) {
+      throw new Error(
+        `PositiveMembership: bit matrix has ${bits.length} words, expected ` +
+          `${sets.numUsers * this.wordsPerUser} for ${sets.numUsers} users x ${sets.numItems} items`,
+      );
+    }
+  }
+
+  /** The bit matrix when it fits in `bitLimit` bits, else the binary search. */
+  static build(
+    sets: UserItemSets,
+    { bitLimit = DEFAULT_BIT_MATRIX_LIMIT, shared = false } = {},
+  ): PositiveMembership {
+    const wordsPerUser = (sets.numItems + 31) >>> 5;
+    const fits = sets.numUsers * wordsPerUser * 32 <= bitLimit;
+    return new PositiveMembership(sets, fits ? buildBitMatrix(sets, wordsPerUser, shared) : null);
   }
 
   /** True when the bit matrix is in use (false: binary search). */
@@ -39,8 +56,11 @@ export class PositiveMembership {
   }
 }
 
-function buildBitMatrix(sets: UserItemSets, wordsPerUser: number): Int32Array {
-  const bits = new Int32Array(sets.numUsers * wordsPerUser);
+function buildBitMatrix(sets: UserItemSets, wordsPerUser: number, shared: boolean): Int32Array {
+  const words = sets.numUsers * wordsPerUser;
+  const bits = shared
+    ? new Int32Array(new SharedArrayBuffer(words * Int32Array.BYTES_PER_ELEMENT))
+    : new Int32Array(words);
   for (let user = 0; user < sets.numUsers; user++) {
     const rowStart = user * wordsPerUser;
     for (let n = sets.offsets[user]; n < sets.offsets[user + 1]; n++) {
