@@ -16,7 +16,8 @@ interface RouterStack {
 /**
  * 405 with an Allow header when the path is one of the app's routes but the method is not
  * (DELETE on a GET route, say): a 404 there would tell the caller the URL is wrong when only
- * the method is. Mount it after every route and before `unknownRoute`.
+ * the method is. OPTIONS gets 204 with the same header. Mount it after every route and before
+ * `unknownRoute`.
  */
 export function wrongMethod(app: Express): RequestHandler {
   return (req, res, next) => {
@@ -29,8 +30,12 @@ export function wrongMethod(app: Express): RequestHandler {
     if (allowed.size === 0) return next();
 
     if (allowed.has('GET')) allowed.add('HEAD');
+    allowed.add('OPTIONS');
     const allow = [...allowed].sort().join(', ');
     res.setHeader('Allow', allow);
+    // OPTIONS asks exactly this question: answer it rather than call it a wrong method.
+    if (req.method === 'OPTIONS') return void res.status(204).end();
+
     next(
       new AppError(
         'METHOD_NOT_ALLOWED',

@@ -107,12 +107,15 @@ describe('ingest > http', () => {
     const headers = { authorization: `Bearer ${KEY}` };
     const wrongMethod = await fetch(`${base}/v1/events`, { headers });
     assert.equal(wrongMethod.status, 405);
-    assert.equal(wrongMethod.headers.get('allow'), 'POST');
+    assert.equal(wrongMethod.headers.get('allow'), 'OPTIONS, POST');
     assert.equal(
       ((await wrongMethod.json()) as { error: { code: string } }).error.code,
       'METHOD_NOT_ALLOWED',
     );
     assert.equal((await fetch(`${base}/v1/nothing`, { headers })).status, 404);
+    const options = await fetch(`${base}/v1/events`, { method: 'OPTIONS', headers });
+    assert.equal(options.status, 204);
+    assert.equal(options.headers.get('allow'), 'OPTIONS, POST');
   });
 
   it('produces a valid batch and acknowledges it after the broker did', async () => {
