@@ -38,6 +38,12 @@ const recommenderConfigSchema = z.object({
   impressionFlushMs: z.coerce.number().int().min(10).max(60_000).default(1000),
   /** Impressions queued beyond this are dropped (and counted) rather than held in memory. */
   impressionQueueLimit: z.coerce.number().int().min(100).max(10_000_000).default(100_000),
+  /**
+   * On SIGTERM, how long requests in flight may finish before their connections are cut, in
+   * milliseconds. Kept well under Kubernetes' 30 s grace period, which must also cover the
+   * impression flush and closing the database.
+   */
+  shutdownDrainMs: z.coerce.number().int().min(0).max(600_000).default(10_000),
 });
 
 export type RecommenderConfig = z.infer<typeof recommenderConfigSchema>;
@@ -62,6 +68,7 @@ export function loadRecommenderConfig(env: NodeJS.ProcessEnv = process.env): Rec
       maxSessionItems: 'MAX_SESSION_ITEMS',
       impressionFlushMs: 'IMPRESSION_FLUSH_MS',
       impressionQueueLimit: 'IMPRESSION_QUEUE_LIMIT',
+      shutdownDrainMs: 'SHUTDOWN_DRAIN_MS',
     },
     env,
   );

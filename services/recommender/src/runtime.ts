@@ -4,7 +4,7 @@ import type { Pool } from '@cml-rec/shared/db/pool';
 import type { Logger } from '@cml-rec/shared/logging/logger';
 import type { RecommenderConfig } from './config.js';
 import { createApp } from './http/app.js';
-import { listen } from './http/server.js';
+import { closeServer, listen } from './http/server.js';
 import { ItemCatalog } from './item-catalog.js';
 import { createMetrics, type RecommenderMetrics } from './metrics.js';
 import { ModelHolder } from './model/model-holder.js';
@@ -18,7 +18,10 @@ export interface Recommender {
   catalog: ItemCatalog;
   impressions: ImpressionLog;
   metrics: RecommenderMetrics;
-  /** Stops accepting requests, drains, flushes impressions, stops listening and timers. */
+  /**
+   * Stops accepting requests, drains them (cutting what is still open after shutdownDrainMs),
+   * flushes impressions, stops listening and timers.
+   */
   close(): Promise<void>;
 }
 
@@ -102,7 +105,7 @@ export async function startRecommender(options: {
     async close() {
       clearInterval(poll);
       clearInterval(catalogTimer);
-      await new Promise((resolve) => server.close(resolve));
+      await closeServer(server, config.shutdownDrainMs);
       await impressions.close();
       await seen.stop();
       await models.close();

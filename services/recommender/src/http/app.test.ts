@@ -203,6 +203,16 @@ describe('recommender > http', () => {
       [() => post('/v1/rollouts/x/stop', {}), 404, 'ROLLOUT_NOT_FOUND'],
       [() => get('/v1/rollouts/bad%20id/report'), 400, 'INVALID_ID'],
       [() => get('/v1/nothing'), 404, 'ROUTE_NOT_FOUND'],
+      // Control characters and lone surrogates can never be stored (PostgreSQL text has no NUL):
+      // every path agrees on 400 instead of a 500 from the database or a 404 from the model.
+      [() => get('/v1/users/%00/recommendations?fallback=popular'), 400, 'INVALID_ID'],
+      [() => get('/v1/users/%00/recommendations'), 400, 'INVALID_ID'],
+      [() => get('/v1/users/a%1Fb/recommendations?fallback=popular'), 400, 'INVALID_ID'],
+      [() => get('/v1/items/%7F/similar'), 400, 'INVALID_ID'],
+      [() => get('/v1/users/1/recommendations?genre=a%00b'), 400, 'INVALID_FILTER'],
+      [() => post('/v1/sessions/recommendations', { items: ['1\u0000'] }), 400, 'INVALID_BODY'],
+      [() => post('/v1/sessions/recommendations', { items: ['\ud800'] }), 400, 'INVALID_BODY'],
+      [() => post('/v1/items/embed', { features: { tags: ['a\u0007'] } }), 400, 'INVALID_BODY'],
       [() => get('/v1/sessions/recommendations'), 405, 'METHOD_NOT_ALLOWED'],
     ];
     for (const [call, status, code] of cases) {
@@ -213,7 +223,7 @@ describe('recommender > http', () => {
     }
     const wrongMethod = await fixture.request('/v1/users/1/recommendations', { method: 'DELETE' });
     assert.equal(wrongMethod.status, 405);
-    assert.equal(wrongMethod.headers.get('allow'), 'GET, HEAD');
+    assert.equal(wrongMethod.headers.get('allow'), 'GET, HEAD, OPTIONS');
     assert.equal(errorOf(await wrongMethod.json()).code, 'METHOD_NOT_ALLOWED');
     const rollout = await fixture.request('/v1/rollouts/r1', {
       method: 'PUT',
@@ -222,6 +232,47 @@ describe('recommender > http', () => {
     });
     assert.equal(rollout.status, 404);
     assert.equal(errorOf(await rollout.json()).code, 'VERSION_NOT_FOUND');
+  });
+
+  it('answers 400 naming the field for control characters in a body string', async () => {
+    const put = (body: unknown) =>
+      fixture.request('/v1/rollouts/r1', {
+        method: 'PUT',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+    const cases: [unknown, string, string][] = [
+      [
+        { variants: [{ name: 'a', modelVersion: 'x\u0000', weight: 1 }] },
+        'PUT',
+        'variants.0.modelVersion',
+      ],
+      [
+        { salt: 's\u0000', variants: [{ name: 'a', modelVersion: version, weight: 1 }] },
+        'PUT',
+        'salt',
+      ],
+      [
+        { salt: '\udc00', variants: [{ name: 'a', modelVersion: version, weight: 1 }] },
+        'PUT',
+        'salt',
+      ],
+      [{ items: ['1'], sessionId: 's\u0000' }, 'POST', 'sessionId'],
+    ];
+    for (const [body, method, field] of cases) {
+      const response =
+        method === 'PUT'
+          ? await put(body)
+          : await fixture.request('/v1/sessions/recommendations', {
+              method: 'POST',
+              headers: { 'content-type': 'application/json' },
+              body: JSON.stringify(body),
+            });
+      assert.equal(response.status, 400, field);
+      const error = errorOf(await response.json());
+      assert.equal(error.code, 'INVALID_BODY', field);
+      assert.ok(error.message.includes(`${field}:`), error.message);
+    }
   });
 
   it('requires a valid bearer token everywhere but the health probes', async () => {

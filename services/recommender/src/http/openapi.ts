@@ -304,6 +304,10 @@ export function openApiDocument(options: { maxK: number; maxSessionItems: number
             '200': json(ref('Rollout')),
             ...common,
             '404': error('A variant names an unregistered version (VERSION_NOT_FOUND).'),
+            '409': error(
+              'Another rollout started concurrently outside this service (ROLLOUT_CONFLICT): ' +
+                'stop the running rollout or retry.',
+            ),
           },
         },
         get: {

@@ -114,6 +114,41 @@ describe('recommender > http > rollouts', () => {
     }
   });
 
+  it('lets concurrent starts of different rollouts replace each other, as one start does', async () => {
+    const put = (id: string) =>
+      fixture.request(`/v1/rollouts/${id}`, {
+        method: 'PUT',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ variants: [{ name: 'only', modelVersion: control, weight: 1 }] }),
+      });
+    assert.equal((await put('race-running')).status, 200);
+
+    const ids = Array.from({ length: 8 }, (_, n) => `race-${n}`);
+    const responses = await Promise.all(ids.map((id) => put(id)));
+    const statuses = await Promise.all(
+      responses.map(async (response) => `${response.status} ${await response.text()}`),
+    );
+    for (const status of statuses) assert.match(status, /^200 /);
+    const { rows } = await fixture.db.pool.query<{ id: string }>(
+      "SELECT id FROM rollouts WHERE status = 'running'",
+    );
+    assert.equal(rows.length, 1);
+    assert.ok(ids.includes(rows[0].id), rows[0].id);
+
+    // Leave exp-1 running again for the next test, which stops it.
+    const restart = await fixture.request('/v1/rollouts/exp-1', {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        variants: [
+          { name: 'control', modelVersion: control, weight: 1 },
+          { name: 'treatment', modelVersion: treatment, weight: 1 },
+        ],
+      }),
+    });
+    assert.equal(restart.status, 200);
+  });
+
   it('serves the active version to everyone once the rollout stops', async () => {
     const response = await fixture.request('/v1/rollouts/exp-1/stop', { method: 'POST' });
     assert.equal(response.status, 200);

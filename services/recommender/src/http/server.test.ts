@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import http from 'node:http';
+import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import express from 'express';
-import { listen } from './server.js';
+import { closeServer, listen } from './server.js';
 
 describe('recommender > http > server', () => {
   const app = express();
@@ -48,6 +49,31 @@ describe('recommender > http > server', () => {
     });
     assert.equal((await fetch(`${baseUrl}/types`)).status, 204);
     assert.deepEqual(seen, { request: true, response: true });
+  });
+
+  it('closes within the drain deadline while a client holds a half-sent request', async () => {
+    const slow = await listen(express(), 0, '127.0.0.1');
+    slow.headersTimeout = 60_000;
+    const { port } = slow.address() as { port: number };
+    const socket = net.connect(port, '127.0.0.1');
+    const socketClosed = new Promise((resolve) => socket.once('close', resolve));
+    socket.on('error', () => undefined);
+    await new Promise((resolve) => socket.once('connect', resolve));
+    socket.write('GET /echo HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Half: ');
+    // Let the server read the partial head, so the connection counts as active, not idle.
+    await new Promise((resolve) => setTimeout(resolve, 100));
+
+    const started = performance.now();
+    const closing = closeServer(slow, 300);
+    const outcome = await Promise.race([
+      closing.then(() => 'closed'),
+      new Promise((resolve) => setTimeout(() => resolve('still open after 5 s'), 5000).unref()),
+    ]);
+    const elapsed = performance.now() - started;
+    assert.equal(outcome, 'closed');
+    assert.ok(elapsed >= 250 && elapsed < 2000, `closed after ${Math.round(elapsed)} ms`);
+    await socketClosed;
+    socket.destroy();
   });
 
   it('refuses a port that is already taken', async () => {

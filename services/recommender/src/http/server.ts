@@ -41,3 +41,18 @@ function bornWithAppPrototypes(app: Express) {
   app.response = Response.prototype as Express['response'];
   return { Request, Response };
 }
+
+/**
+ * Stops accepting connections and resolves once every open one has ended, waiting at most
+ * `drainMs` for requests in flight. `server.close()` alone waits for every open socket, and
+ * once the server is closing node no longer enforces headersTimeout: a client that sent half a
+ * request head would hold shutdown open until the orchestrator kills the process. So idle
+ * keep-alive sockets are closed at once, and whatever is still open at the deadline is cut.
+ */
+export function closeServer(server: http.Server, drainMs: number): Promise<void> {
+  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  // node 19+ does this inside close(); said here so the drain does not depend on it.
+  server.closeIdleConnections();
+  const deadline = setTimeout(() => server.closeAllConnections(), drainMs);
+  return closed.finally(() => clearTimeout(deadline));
+}

@@ -17,13 +17,40 @@ export function parseK(raw: unknown, maxK: number, fallback = 10): number {
   return value;
 }
 
-/** An external id from the path: non-empty and at most MAX_ID_LENGTH characters. */
+// eslint-disable-next-line no-control-regex
+const CONTROL_CHARACTER = /[\u0000-\u001f\u007f]/;
+const LONE_SURROGATE = /\p{Cs}/u;
+
+/**
+ * Whether `text` can be stored and compared as PostgreSQL text: no control characters (text
+ * cannot hold NUL, which fails the whole query with 22021) and no lone surrogate halves (which
+ * would be stored as U+FFFD, so the id read back differs from the one sent). Such ids can never
+ * exist, so they are refused as input rather than looked up.
+ */
+export function isStorableText(text: string): boolean {
+  return !CONTROL_CHARACTER.test(text) && !LONE_SURROGATE.test(text);
+}
+
+const STORABLE_TEXT_RULE = 'must not contain control characters or unpaired surrogates';
+
+/** A client string that reaches PostgreSQL: `min` to `max` characters of storable text. */
+export function storableTextSchema(min: number, max: number) {
+  return z.string().min(min).max(max).refine(isStorableText, STORABLE_TEXT_RULE);
+}
+
+/**
+ * An external id from the path: 1 to MAX_ID_LENGTH characters of storable text. An id that can
+ * never exist answers INVALID_ID on every route, with or without fallback=popular.
+ */
 export function parseId(raw: unknown, name: string): string {
   if (typeof raw !== 'string' || raw.length === 0 || raw.length > MAX_ID_LENGTH) {
     throw new InputError(
       'INVALID_ID',
       `${name} must be 1 to ${MAX_ID_LENGTH} characters, got ${JSON.stringify(raw)}`,
     );
+  }
+  if (!isStorableText(raw)) {
+    throw new InputError('INVALID_ID', `${name} ${STORABLE_TEXT_RULE}, got ${JSON.stringify(raw)}`);
   }
   return raw;
 }
@@ -54,7 +81,8 @@ export function parseTokens(raw: unknown, name: string): string[] {
       if (trimmed.length > 0) tokens.push(trimmed);
     }
   }
-  if (tokens.length > MAX_FILTER_TOKENS || tokens.some((t) => t.length > MAX_TOKEN_LENGTH)) {
+  const tooLong = (token: string) => token.length > MAX_TOKEN_LENGTH;
+  if (tokens.length > MAX_FILTER_TOKENS || tokens.some((t) => tooLong(t) || !isStorableText(t))) {
     throw invalidTokens(name, raw);
   }
   return tokens;
@@ -63,7 +91,7 @@ export function parseTokens(raw: unknown, name: string): string[] {
 function invalidTokens(name: string, raw: unknown): InputError {
   return new InputError(
     'INVALID_FILTER',
-    `${name} must be up to ${MAX_FILTER_TOKENS} comma-separated or repeated values of 1 to ${MAX_TOKEN_LENGTH} characters, got ${JSON.stringify(raw)}`,
+    `${name} must be up to ${MAX_FILTER_TOKENS} comma-separated or repeated values of 1 to ${MAX_TOKEN_LENGTH} characters without control characters, got ${JSON.stringify(raw)}`,
   );
 }
 
@@ -90,7 +118,7 @@ export function parseBody<T>(schema: z.ZodType<T>, body: unknown): T {
 }
 
 /** An external id inside a JSON body. */
-export const idSchema = z.string().min(1).max(MAX_ID_LENGTH);
+export const idSchema = storableTextSchema(1, MAX_ID_LENGTH);
 
 /** k from a JSON body: absent means `fallback`; otherwise the same rule and error as the query. */
 export function parseBodyK(raw: unknown, maxK: number, fallback = 10): number {
@@ -105,4 +133,4 @@ export function parseBodyK(raw: unknown, maxK: number, fallback = 10): number {
   return raw;
 }
 
-export const tokenListSchema = z.array(z.string().min(1).max(MAX_TOKEN_LENGTH)).max(200);
+export const tokenListSchema = z.array(storableTextSchema(1, MAX_TOKEN_LENGTH)).max(200);

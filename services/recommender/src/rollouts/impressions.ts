@@ -25,7 +25,8 @@ export interface ImpressionCounters {
  * Logs served lists to PostgreSQL off the request path: `record` only queues; a timer writes
  * the queue in one INSERT per batch. When the database is slower than the traffic the queue
  * is capped and the excess dropped (and counted) rather than held without bound; a failed
- * batch is retried once on the next flush, then dropped.
+ * batch is retried once on the next flush, then dropped. A batch the database refuses for its
+ * data (SQLSTATE class 22 or 23) is written row by row, so one bad row loses only itself.
  */
 export class ImpressionLog implements ImpressionSink {
   private queue: Impression[] = [];
@@ -74,42 +75,84 @@ export class ImpressionLog implements ImpressionSink {
     const batchSize = this.options.batchSize ?? 1000;
     const retry = this.retry;
     this.retry = [];
-    if (retry.length > 0 && !(await this.write(retry))) this.counters.dropped(retry.length);
+    if (retry.length > 0) this.counters.dropped((await this.write(retry)).length);
 
     while (this.queue.length > 0) {
-      const batch = this.queue.splice(0, batchSize);
-      if (!(await this.write(batch))) {
-        this.retry = batch;
+      const unwritten = await this.write(this.queue.splice(0, batchSize));
+      if (unwritten.length > 0) {
+        this.retry = unwritten;
         return;
       }
     }
   }
 
-  private async write(batch: Impression[]): Promise<boolean> {
+  /** Writes `batch`; returns the rows left unwritten by a failure worth retrying. */
+  private async write(batch: Impression[]): Promise<Impression[]> {
     try {
-      await this.pool.query(
-        `INSERT INTO impressions
+      await this.insert(batch);
+      this.counters.written(batch.length);
+      return [];
+    } catch (error) {
+      if (isDataError(error)) return this.writeRowByRow(batch);
+      this.logger.warn({ err: error, impressions: batch.length }, 'failed to write impressions');
+      return batch;
+    }
+  }
+
+  /**
+   * Writes each row alone: the rows the database refuses are logged and dropped. Stops at the
+   * first other failure (the database went away) and returns the rows not yet written.
+   */
+  private async writeRowByRow(batch: Impression[]): Promise<Impression[]> {
+    let refused = 0;
+    for (const [index, row] of batch.entries()) {
+      try {
+        await this.insert([row]);
+        this.counters.written(1);
+      } catch (error) {
+        if (!isDataError(error)) {
+          this.logger.warn(
+            { err: error, impressions: batch.length - index },
+            'failed to write impressions',
+          );
+          this.counters.dropped(refused);
+          return batch.slice(index);
+        }
+        refused += 1;
+        this.logger.warn(
+          { err: error, impression: { ...row, itemIds: row.itemIds.length } },
+          'dropped an impression the database refuses',
+        );
+      }
+    }
+    this.counters.dropped(refused);
+    return [];
+  }
+
+  private async insert(batch: Impression[]): Promise<void> {
+    await this.pool.query(
+      `INSERT INTO impressions
            (served_at, rollout_id, variant, model_version, endpoint, user_id, item_ids)
          SELECT b.served_at, b.rollout_id, b.variant, b.model_version, b.endpoint, b.user_id,
                 ARRAY(SELECT jsonb_array_elements_text(b.item_ids))
            FROM unnest($1::timestamptz[], $2::text[], $3::text[], $4::text[], $5::text[],
                        $6::text[], $7::jsonb[])
              AS b(served_at, rollout_id, variant, model_version, endpoint, user_id, item_ids)`,
-        [
-          batch.map((row) => row.servedAt.toISOString()),
-          batch.map((row) => row.rolloutId),
-          batch.map((row) => row.variant),
-          batch.map((row) => row.modelVersion),
-          batch.map((row) => row.endpoint),
-          batch.map((row) => row.userId),
-          batch.map((row) => JSON.stringify(row.itemIds)),
-        ],
-      );
-      this.counters.written(batch.length);
-      return true;
-    } catch (error) {
-      this.logger.warn({ err: error, impressions: batch.length }, 'failed to write impressions');
-      return false;
-    }
+      [
+        batch.map((row) => row.servedAt.toISOString()),
+        batch.map((row) => row.rolloutId),
+        batch.map((row) => row.variant),
+        batch.map((row) => row.modelVersion),
+        batch.map((row) => row.endpoint),
+        batch.map((row) => row.userId),
+        batch.map((row) => JSON.stringify(row.itemIds)),
+      ],
+    );
   }
+}
+
+/** Data exceptions (22xxx) and integrity violations (23xxx): the rows, not the database, are at fault. */
+function isDataError(error: unknown): boolean {
+  const code = (error as { code?: unknown } | undefined)?.code;
+  return typeof code === 'string' && (code.startsWith('22') || code.startsWith('23'));
 }

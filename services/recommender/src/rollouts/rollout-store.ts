@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
-import type { Pool } from '@cml-rec/shared/db/pool';
+import type { Pool, PoolClient } from '@cml-rec/shared/db/pool';
 import { withTransaction } from '@cml-rec/shared/db/pool';
 import { AppError, InputError } from '@cml-rec/shared/errors';
+import { storableTextSchema } from '../http/validation.js';
 import type { Variant } from './assignment.js';
 import { wilsonInterval, type RateEstimate } from './report.js';
 
@@ -22,12 +23,12 @@ export const rolloutIdPattern = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
 /** The body of PUT /v1/rollouts/{id}. */
 export const rolloutRequestSchema = z.strictObject({
-  salt: z.string().min(1).max(128).optional(),
+  salt: storableTextSchema(1, 128).optional(),
   variants: z
     .array(
       z.strictObject({
         name: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'letters, digits, . _ - (1 to 64)'),
-        modelVersion: z.string().min(1).max(256),
+        modelVersion: storableTextSchema(1, 256),
         weight: z.number().positive().max(1_000_000),
       }),
     )
@@ -80,6 +81,11 @@ export async function startRollout(
   request: RolloutRequest,
 ): Promise<Rollout> {
   return withTransaction(pool, async (client) => {
+    // Starts take turns: under READ COMMITTED two concurrent starts each stop only the rollout
+    // running when they began, then both insert a running row and one fails on
+    // rollouts_one_running. Taken in turn, each stops the one before, exactly as a single start
+    // does. The lock mode conflicts with itself and other writers, not with readers.
+    await client.query('LOCK TABLE rollouts IN SHARE ROW EXCLUSIVE MODE');
     const versions = [...new Set(request.variants.map((variant) => variant.modelVersion))];
     const { rows: known } = await client.query<{ id: string }>(
       'SELECT id FROM model_versions WHERE id = ANY($1::text[])',
@@ -101,23 +107,48 @@ export async function startRollout(
       "UPDATE rollouts SET status = 'stopped', updated_at = now() WHERE status = 'running' AND id <> $1",
       [id],
     );
-    const { rows } = await client.query<RolloutRow>(
-      `INSERT INTO rollouts (id, salt, variants, status)
+    const rows = await upsertRunning(client, id, request).catch((error: unknown) => {
+      throw isOneRunningViolation(error) ? rolloutConflict(id) : error;
+    });
+    await client.query('SELECT pg_notify($1, $2)', [ROLLOUT_CHANNEL, id]);
+    return toRollout(rows[0]);
+  });
+}
+
+async function upsertRunning(
+  client: PoolClient,
+  id: string,
+  request: RolloutRequest,
+): Promise<RolloutRow[]> {
+  const { rows } = await client.query<RolloutRow>(
+    `INSERT INTO rollouts (id, salt, variants, status)
        VALUES ($1, $2, $3, 'running')
        ON CONFLICT (id) DO UPDATE
          SET salt = COALESCE($4, rollouts.salt), variants = EXCLUDED.variants,
              status = 'running', updated_at = now()
        RETURNING *`,
-      [
-        id,
-        request.salt ?? randomBytes(12).toString('hex'),
-        JSON.stringify(request.variants),
-        request.salt ?? null,
-      ],
-    );
-    await client.query('SELECT pg_notify($1, $2)', [ROLLOUT_CHANNEL, id]);
-    return toRollout(rows[0]);
-  });
+    [
+      id,
+      request.salt ?? randomBytes(12).toString('hex'),
+      JSON.stringify(request.variants),
+      request.salt ?? null,
+    ],
+  );
+  return rows;
+}
+
+/** Only reachable when something writes rollouts without the lock startRollout takes. */
+function isOneRunningViolation(error: unknown): boolean {
+  const { code, constraint } = (error ?? {}) as { code?: unknown; constraint?: unknown };
+  return code === '23505' && constraint === 'rollouts_one_running';
+}
+
+function rolloutConflict(id: string): AppError {
+  return new AppError(
+    'ROLLOUT_CONFLICT',
+    `rollout ${JSON.stringify(id)} was not started: another rollout started running at the same time; stop it (POST /v1/rollouts/{id}/stop) or retry`,
+    { status: 409 },
+  );
 }
 
 export async function stopRollout(pool: Pool, id: string): Promise<Rollout> {
