@@ -16,6 +16,7 @@ import {
   readModelVersion,
   writeModelVersion,
   type VersionEncoder,
+  parseStrings,
 } from './version-files.js';
 
 const DIM = 8;
@@ -183,5 +184,37 @@ describe('model > version files', () => {
         hasCode('ARTIFACT_CORRUPT', /manifest\.json does not match/),
       );
     });
+  });
+});
+
+describe('model > version files > id lists', () => {
+  it('parses a list of strings in slices exactly as one JSON.parse does', async () => {
+    const tricky = ['a,b', '"quoted"', 'back\\slash\\', '[bracket]', '{brace}', 'é😀', '', ' '];
+    const ids = Array.from({ length: 1_003 }, (_, n) => `${tricky[n % tricky.length]}${n}`);
+    for (const indent of [0, 1]) {
+      const bytes = Buffer.from(JSON.stringify(ids, null, indent));
+      for (const perStep of [1, 7, 1_000, 50_000]) {
+        assert.deepEqual(await parseStrings('v', 'ids', bytes, perStep), ids, `${perStep}`);
+      }
+    }
+    assert.deepEqual(await parseStrings('v', 'ids', Buffer.from(' [ ] ')), []);
+  });
+
+  it('refuses anything but a list of strings', async () => {
+    for (const text of [
+      '{"a":1}',
+      '["a", 1]',
+      '["a", ["b"]]',
+      '["a",]',
+      '["a"',
+      'null',
+      '["a"] x',
+    ]) {
+      await assert.rejects(
+        parseStrings('v', 'ids', Buffer.from(text), 1),
+        /not a list of strings/,
+        text,
+      );
+    }
   });
 });

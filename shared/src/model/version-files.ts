@@ -194,11 +194,11 @@ export async function readModelVersion(
     return store.get(versionId, name, expected);
   };
   const hasEncoder = ENCODER in manifest.files || FEATURES in manifest.files;
-  const userIds = parseStrings(versionId, USER_IDS, await read(USER_IDS));
-  const itemIds = parseStrings(versionId, ITEM_IDS, await read(ITEM_IDS));
+  const userIds = await parseStrings(versionId, USER_IDS, await read(USER_IDS));
+  const itemIds = await parseStrings(versionId, ITEM_IDS, await read(ITEM_IDS));
   const encoderBytes = hasEncoder ? await read(ENCODER) : undefined;
   const featureVocabulary = hasEncoder
-    ? parseStrings(versionId, FEATURES, await read(FEATURES))
+    ? await parseStrings(versionId, FEATURES, await read(FEATURES))
     : undefined;
 
   const model = await loadEmbeddingModel(await read(EMBEDDINGS));
@@ -346,13 +346,88 @@ function checkVocabulary(vocabulary: unknown, inputSize: number): string[] {
   return problems;
 }
 
-function parseStrings(versionId: string, name: string, bytes: Buffer): string[] {
-  const value: unknown = JSON.parse(bytes.toString('utf8'));
-  if (!Array.isArray(value) || !value.every((entry) => typeof entry === 'string')) {
-    throw new AppError('ARTIFACT_FORMAT', `version ${versionId}: ${name} is not a list of strings`);
+/** Array elements parsed per step: a few milliseconds of JSON.parse each. */
+const STRINGS_PER_STEP = 50_000;
+
+/**
+ * A JSON array of strings, parsed in slices of elements with a yield to the event loop between
+ * them: one JSON.parse of a million ids held a serving process's event loop for about 160 ms
+ * while it loaded a new version.
+ */
+export async function parseStrings(
+  versionId: string,
+  name: string,
+  bytes: Buffer,
+  perStep = STRINGS_PER_STEP,
+): Promise<string[]> {
+  const text = bytes.toString('utf8');
+  const notStrings = () =>
+    new AppError('ARTIFACT_FORMAT', `version ${versionId}: ${name} is not a list of strings`);
+  const open = text.indexOf('[');
+  const close = text.lastIndexOf(']');
+  if (open === -1 || close < open || text.slice(0, open).trim() || text.slice(close + 1).trim()) {
+    throw notStrings();
   }
-  return value;
+
+  const values: string[] = [];
+  const slices = topLevelSlices(text, open + 1, close, perStep);
+  for (const [start, end] of slices) {
+    const elements = text.slice(start, end);
+    // An empty slice after a cut is a trailing comma, which JSON.parse would refuse.
+    if (slices.length > 1 && elements.trim() === '') throw notStrings();
+
+    let slice: unknown;
+    try {
+      slice = JSON.parse(`[${elements}]`);
+    } catch {
+      throw notStrings();
+    }
+    if (!Array.isArray(slice) || !slice.every((entry) => typeof entry === 'string')) {
+      throw notStrings();
+    }
+    for (const value of slice as string[]) values.push(value);
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  return values;
 }
+
+/**
+ * Splits the inside of a JSON array, text[from..to), into ranges of up to `perSlice` elements,
+ * cutting only at commas outside strings and nested brackets.
+ */
+function topLevelSlices(
+  text: string,
+  from: number,
+  to: number,
+  perSlice: number,
+): [number, number][] {
+  const slices: [number, number][] = [];
+  let sliceStart = from;
+  let elements = 0;
+  let depth = 0;
+  let inString = false;
+  for (let n = from; n < to; n++) {
+    const char = text.charCodeAt(n);
+    if (inString) {
+      if (char === BACKSLASH) n++;
+      else if (char === QUOTE) inString = false;
+    } else if (char === QUOTE) inString = true;
+    else if (char === OPEN_BRACKET || char === OPEN_BRACE) depth++;
+    else if (char === CLOSE_BRACKET || char === CLOSE_BRACE) depth--;
+    else if (char === COMMA && depth === 0 && ++elements === perSlice) {
+      slices.push([sliceStart, n]);
+      sliceStart = n + 1;
+      elements = 0;
+    }
+  }
+  slices.push([sliceStart, to]);
+  return slices;
+}
+
+const [QUOTE, BACKSLASH, COMMA] = ['"', '\\', ','].map((char) => char.charCodeAt(0));
+const [OPEN_BRACKET, CLOSE_BRACKET, OPEN_BRACE, CLOSE_BRACE] = ['[', ']', '{', '}'].map((char) =>
+  char.charCodeAt(0),
+);
 
 function jsonBytes(value: unknown): Uint8Array {
   return Buffer.from(JSON.stringify(value));
