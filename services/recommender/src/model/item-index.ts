@@ -81,8 +81,7 @@ export class ItemIndex {
     parameters: IndexParameters,
   ): Promise<ItemIndex> {
     checkShape(vectors, dim);
-    const shared = new Float32Array(new SharedArrayBuffer(vectors.byteLength));
-    shared.set(vectors);
+    const shared = onSharedMemory(vectors);
     const file = path.join(tmpdir(), `cml-hnsw-${process.pid}-${randomBytes(6).toString('hex')}`);
     try {
       await runBuilder({
@@ -202,6 +201,14 @@ export class ItemIndex {
     }
     return heap.sorted();
   }
+}
+
+/** `vectors` itself when it is on shared memory, else a shared copy (one memcpy). */
+function onSharedMemory(vectors: Float32Array): Float32Array {
+  if (vectors.buffer instanceof SharedArrayBuffer) return vectors;
+  const shared = new Float32Array(new SharedArrayBuffer(vectors.byteLength));
+  shared.set(vectors);
+  return shared;
 }
 
 /** Adds every row of `vectors` to a new l2 HNSW graph; the worker and buildSync share it. */
