@@ -30,6 +30,20 @@ export interface PassStats {
   satisfiedPairs: number;
 }
 
+export function emptyPassStats(): PassStats {
+  return { pairs: 0, metricLoss: 0, covarianceLoss: 0, satisfiedPairs: 0 };
+}
+
+/** The stats of two passes (two slices of an epoch) as one. */
+export function addPassStats(a: PassStats, b: PassStats): PassStats {
+  return {
+    pairs: a.pairs + b.pairs,
+    metricLoss: a.metricLoss + b.metricLoss,
+    covarianceLoss: a.covarianceLoss + b.covarianceLoss,
+    satisfiedPairs: a.satisfiedPairs + b.satisfiedPairs,
+  };
+}
+
 /** Row ids in the covariance batch buffer: users keep their id, items are offset by numUsers. */
 const NO_ROW = -1;
 
@@ -93,7 +107,7 @@ export class CmlEngine {
     start: number,
     end: number,
   ): PassStats {
-    const stats: PassStats = { pairs: 0, metricLoss: 0, covarianceLoss: 0, satisfiedPairs: 0 };
+    const stats = emptyPassStats();
     this.batchRowCount = 0;
     let inBatch = 0;
 

@@ -1,6 +1,6 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { errorMessage } from '../errors.js';
-import { CmlEngine, type PassStats } from './engine.js';
+import { addPassStats, CmlEngine, emptyPassStats, type PassStats } from './engine.js';
 import { PositiveMembership } from './membership.js';
 import type { WorkerReply, WorkerRequest, WorkerSetup } from './hogwild.js';
 import { UserItemSets } from './positives.js';
@@ -32,21 +32,12 @@ parentPort?.on('message', (request: WorkerRequest) => {
 
 /** Claims `chunkSize` positions of the order at a time from the shared cursor until `end`. */
 function runClaimedChunks({ end, chunkSize }: WorkerRequest): PassStats {
-  const total: PassStats = { pairs: 0, metricLoss: 0, covarianceLoss: 0, satisfiedPairs: 0 };
+  let total = emptyPassStats();
   for (;;) {
     const start = Atomics.add(setup.cursor, 0, chunkSize);
     if (start >= end) return total;
 
-    const stats = engine.run(
-      setup.pairUsers,
-      items,
-      setup.order,
-      start,
-      Math.min(end, start + chunkSize),
-    );
-    total.pairs += stats.pairs;
-    total.metricLoss += stats.metricLoss;
-    total.covarianceLoss += stats.covarianceLoss;
-    total.satisfiedPairs += stats.satisfiedPairs;
+    const chunkEnd = Math.min(end, start + chunkSize);
+    total = addPassStats(total, engine.run(setup.pairUsers, items, setup.order, start, chunkEnd));
   }
 }

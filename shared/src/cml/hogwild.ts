@@ -1,7 +1,7 @@
 import { Worker } from 'node:worker_threads';
 import { Random } from '../util/random.js';
 import type { PassStats } from './engine.js';
-import { computeSquaredNorms } from './engine.js';
+import { addPassStats, computeSquaredNorms, emptyPassStats } from './engine.js';
 import { PositiveMembership } from './membership.js';
 import type { OptimizerState } from './optimizer.js';
 import { UserItemSets } from './positives.js';
@@ -106,15 +106,7 @@ export class HogwildCmlTrainer {
     };
     const results = await Promise.all(this.workers.map((worker) => runChunks(worker, request)));
     assertFinite(this.state.tables, this.epoch);
-    return results.reduce(
-      (total, stats) => ({
-        pairs: total.pairs + stats.pairs,
-        metricLoss: total.metricLoss + stats.metricLoss,
-        covarianceLoss: total.covarianceLoss + stats.covarianceLoss,
-        satisfiedPairs: total.satisfiedPairs + stats.satisfiedPairs,
-      }),
-      { pairs: 0, metricLoss: 0, covarianceLoss: 0, satisfiedPairs: 0 },
-    );
+    return results.reduce(addPassStats, emptyPassStats());
   }
 
   async close(): Promise<void> {

@@ -1,5 +1,5 @@
 import { dedupeKey, type Interaction } from '../domain/interaction.js';
-import type { PoolClient } from './pool.js';
+import type { Pool, PoolClient } from './pool.js';
 
 export interface UpsertResult {
   /** Rows written now. */
@@ -19,21 +19,14 @@ export async function upsertInteractions(
 ): Promise<UpsertResult> {
   if (batch.length === 0) return { inserted: 0, duplicates: 0 };
 
-  await ensureUsers(
-    client,
-    batch.map((row) => row.userId),
-  );
-  await ensureItems(
-    client,
-    batch.map((row) => row.itemId),
-  );
+  await ensureReferencedRows(client, batch);
   return insertInteractions(client, batch);
 }
 
 /**
  * The insert half of `upsertInteractions`, for callers that created the batch's users and
- * items already (ingest does it in a short transaction of its own, to keep row locks brief).
- * A row whose user or item does not exist would be dropped by the join, so that must hold.
+ * items already with `ensureReferencedRows` (ingest does it in a statement of its own, to keep
+ * row locks brief). A row whose user or item does not exist would be dropped by the join, so that must hold.
  */
 export async function insertInteractions(
   client: PoolClient,
@@ -82,19 +75,43 @@ export function interactionsInsertStatement(events: Interaction[]): {
   };
 }
 
-/** Creates the users not yet known. Sorted so concurrent batches lock rows in one order. */
-export async function ensureUsers(client: PoolClient, externalIds: string[]): Promise<void> {
-  await client.query(
-    `INSERT INTO users (external_id) SELECT unnest($1::text[]) ON CONFLICT DO NOTHING`,
-    [sortedUnique(externalIds)],
-  );
-}
+/**
+ * Creates the users and items that a batch of interactions refers to and that do not exist
+ * yet, in one statement: one round trip, and atomic like a transaction of its own.
+ *
+ * The NOT EXISTS filter keeps ids already stored (nearly all of them, once a catalogue is
+ * warm) away from the INSERT: an id that reaches ON CONFLICT still draws a value from the
+ * bigserial sequence and makes a speculative insertion, which costs more than the index
+ * probe. ON CONFLICT stays for the race with a concurrent writer creating the same id.
+ *
+ * Users are created before items, so that writers that
+ * create both lock new keys in one order and cannot deadlock each other: the items INSERT
+ * first reads the users CTE's row count, which runs that CTE to completion. Ids are sorted
+ * for the same reason.
+ */
+export async function ensureReferencedRows(
+  db: Pool | PoolClient,
+  interactions: Interaction[],
+): Promise<void> {
+  if (interactions.length === 0) return;
 
-/** Creates the items not yet known, without features (a catalogue event adds those). */
-export async function ensureItems(client: PoolClient, externalIds: string[]): Promise<void> {
-  await client.query(
-    `INSERT INTO items (external_id) SELECT unnest($1::text[]) ON CONFLICT DO NOTHING`,
-    [sortedUnique(externalIds)],
+  await db.query(
+    `WITH created_users AS (
+       INSERT INTO users (external_id)
+       SELECT wanted.id FROM unnest($1::text[]) AS wanted(id)
+        WHERE NOT EXISTS (SELECT 1 FROM users WHERE users.external_id = wanted.id)
+       ON CONFLICT DO NOTHING
+       RETURNING 1
+     )
+     INSERT INTO items (external_id)
+     SELECT wanted.id FROM unnest($2::text[]) AS wanted(id)
+      WHERE (SELECT count(*) FROM created_users) >= 0
+        AND NOT EXISTS (SELECT 1 FROM items WHERE items.external_id = wanted.id)
+     ON CONFLICT DO NOTHING`,
+    [
+      sortedUnique(interactions.map((row) => row.userId)),
+      sortedUnique(interactions.map((row) => row.itemId)),
+    ],
   );
 }
 

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { EVENT_TYPES, MAX_ID_LENGTH, type Interaction } from './interaction.js';
+import { hasControlCharacter, isWellFormedUnicode } from './text.js';
 
 /**
  * The versioned JSON messages that producers write to Kafka (and to `POST /v1/events`).
@@ -43,15 +44,8 @@ export interface ParseOptions {
   maxFutureSkewMs?: number;
 }
 
-/**
- * True when the string has no unpaired UTF-16 surrogate. PostgreSQL stores text as UTF-8, into
- * which the driver writes every lone surrogate as U+FFFD: two different ids would become one
- * stored id, and one event would silently count as a duplicate of the other.
- */
-function isWellFormedUnicode(value: string): boolean {
-  return !/\p{Cs}/u.test(value);
-}
 const WELL_FORMED = 'must be well-formed Unicode (no unpaired surrogate)';
+const NO_CONTROL_CHARACTERS = 'must not contain control characters';
 
 // Printable text without control characters: PostgreSQL text cannot hold NUL, and control
 // characters in an id are always a producer bug.
@@ -59,8 +53,7 @@ const externalId = z
   .string()
   .min(1, 'must not be empty')
   .max(MAX_ID_LENGTH, `must be at most ${MAX_ID_LENGTH} characters`)
-  // eslint-disable-next-line no-control-regex
-  .regex(/^[^\u0000-\u001f\u007f]+$/, 'must not contain control characters')
+  .refine((value) => !hasControlCharacter(value), NO_CONTROL_CHARACTERS)
   .refine(isWellFormedUnicode, WELL_FORMED);
 
 /** 9999-12-31T23:59:59.999Z: the last instant both JavaScript and PostgreSQL print as a date. */
@@ -108,8 +101,7 @@ const featureKey = z
   .string()
   .min(1)
   .max(128)
-  // eslint-disable-next-line no-control-regex
-  .regex(/^[^\u0000-\u001f\u007f]+$/, 'must not contain control characters')
+  .refine((value) => !hasControlCharacter(value), NO_CONTROL_CHARACTERS)
   .refine(isWellFormedUnicode, WELL_FORMED);
 const featureText = z
   .string()
@@ -169,15 +161,8 @@ export function validateInteraction(
 
   const message = checked.value;
   const occurredAt = new Date(message.timestamp);
-  const now = options.now ?? Date.now();
-  const skew = options.maxFutureSkewMs ?? DEFAULT_MAX_FUTURE_SKEW_MS;
-  if (occurredAt.getTime() > now + skew) {
-    return {
-      ok: false,
-      reason: 'timestamp_in_future',
-      detail: `timestamp: ${occurredAt.toISOString()} is more than ${skew} ms ahead of the consumer clock`,
-    };
-  }
+  const tooLate = futureTimestamp(occurredAt, options);
+  if (tooLate) return tooLate;
 
   return {
     ok: true,
@@ -205,20 +190,24 @@ export function parseItemMessage(
   if (!checked.ok) return checked;
 
   const message = checked.value;
-  if (message.timestamp !== undefined) {
-    const skew = options.maxFutureSkewMs ?? DEFAULT_MAX_FUTURE_SKEW_MS;
-    const at = new Date(message.timestamp);
-    if (at.getTime() > (options.now ?? Date.now()) + skew) {
-      return {
-        ok: false,
-        reason: 'timestamp_in_future',
-        detail: `timestamp: ${at.toISOString()} is more than ${skew} ms ahead of the consumer clock`,
-      };
-    }
-  }
+  const tooLate =
+    message.timestamp === undefined ? null : futureTimestamp(new Date(message.timestamp), options);
+  if (tooLate) return tooLate;
+
   return {
     ok: true,
     value: { itemId: message.itemId, features: message.features, active: message.active },
+  };
+}
+
+/** The rejection of a timestamp further ahead of the consumer's clock than the skew allows. */
+function futureTimestamp(at: Date, options: ParseOptions): ParseResult<never> | null {
+  const skew = options.maxFutureSkewMs ?? DEFAULT_MAX_FUTURE_SKEW_MS;
+  if (at.getTime() <= (options.now ?? Date.now()) + skew) return null;
+  return {
+    ok: false,
+    reason: 'timestamp_in_future',
+    detail: `timestamp: ${at.toISOString()} is more than ${skew} ms ahead of the consumer clock`,
   };
 }
 

@@ -1,4 +1,4 @@
-import { upsertInteractions } from '@cml-rec/shared/db/interactions';
+import { ensureReferencedRows, upsertInteractions } from '@cml-rec/shared/db/interactions';
 import { withTransaction, type Pool, type PoolClient } from '@cml-rec/shared/db/pool';
 import type { Interaction } from '@cml-rec/shared/domain/interaction';
 import {
@@ -9,7 +9,7 @@ import {
 } from '@cml-rec/shared/domain/messages';
 import { classifyDatabaseError, sqlState } from '../errors.js';
 import { insertTogether } from '../store/insertParts.js';
-import { ensureReferencedRows, insertInteractionsPart } from '../store/interactions.js';
+import { insertInteractionsPart } from '../store/interactions.js';
 import { upsertItems, upsertItemsPart } from '../store/items.js';
 import { insertRejects, insertRejectsPart, type Reject } from '../store/rejects.js';
 

@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { ensureReferencedRows } from '@cml-rec/shared/db/interactions';
 import { createTestDatabase, type TestDatabase } from '@cml-rec/shared/db/testing';
 import type { Interaction } from '@cml-rec/shared/domain/interaction';
 import { insertTogether } from './insertParts.js';
-import { ensureReferencedRows, insertInteractionsPart } from './interactions.js';
+import { insertInteractionsPart } from './interactions.js';
 import { upsertItemsPart } from './items.js';
 import { brokerTimestamp, insertRejectsPart, type Reject } from './rejects.js';
 

@@ -44,6 +44,12 @@ export function openApiDocument(options: { maxK: number; maxSessionItems: number
     '503': error('No model version loaded yet (NOT_READY).'),
   };
   const secured = { security: [{ apiKey: [] }] };
+  const rolloutIdParameter = {
+    name: 'rolloutId',
+    in: 'path',
+    required: true,
+    schema: { type: 'string' },
+  };
 
   return {
     openapi: '3.1.0',
@@ -279,9 +285,7 @@ export function openApiDocument(options: { maxK: number; maxSessionItems: number
         put: {
           ...secured,
           summary: 'Start (or update) a rollout; any other running rollout stops',
-          parameters: [
-            { name: 'rolloutId', in: 'path', required: true, schema: { type: 'string' } },
-          ],
+          parameters: [rolloutIdParameter],
           requestBody: {
             required: true,
             content: {
@@ -313,9 +317,7 @@ export function openApiDocument(options: { maxK: number; maxSessionItems: number
         get: {
           ...secured,
           summary: 'A rollout',
-          parameters: [
-            { name: 'rolloutId', in: 'path', required: true, schema: { type: 'string' } },
-          ],
+          parameters: [rolloutIdParameter],
           responses: { '200': json(ref('Rollout')), ...common, '404': error('ROLLOUT_NOT_FOUND') },
         },
       },
@@ -323,9 +325,7 @@ export function openApiDocument(options: { maxK: number; maxSessionItems: number
         post: {
           ...secured,
           summary: 'Stop a rollout; everyone gets the active version again',
-          parameters: [
-            { name: 'rolloutId', in: 'path', required: true, schema: { type: 'string' } },
-          ],
+          parameters: [rolloutIdParameter],
           responses: { '200': json(ref('Rollout')), ...common, '404': error('ROLLOUT_NOT_FOUND') },
         },
       },
@@ -334,9 +334,7 @@ export function openApiDocument(options: { maxK: number; maxSessionItems: number
           ...secured,
           summary:
             'Per variant: impressions, impressions followed by an interaction with a listed item, and that rate with a 95% Wilson interval',
-          parameters: [
-            { name: 'rolloutId', in: 'path', required: true, schema: { type: 'string' } },
-          ],
+          parameters: [rolloutIdParameter],
           responses: {
             '200': json({
               type: 'object',

@@ -1,6 +1,7 @@
 import { InputError } from '@cml-rec/shared/errors';
 import { z } from 'zod';
 import { MAX_ID_LENGTH } from '@cml-rec/shared/domain/interaction';
+import { isStorableText } from '@cml-rec/shared/domain/text';
 
 /** k from the query string: an integer in [1, maxK]; absent means `fallback`. */
 export function parseK(raw: unknown, maxK: number, fallback = 10): number {
@@ -15,20 +16,6 @@ export function parseK(raw: unknown, maxK: number, fallback = 10): number {
     );
   }
   return value;
-}
-
-// eslint-disable-next-line no-control-regex
-const CONTROL_CHARACTER = /[\u0000-\u001f\u007f]/;
-const LONE_SURROGATE = /\p{Cs}/u;
-
-/**
- * Whether `text` can be stored and compared as PostgreSQL text: no control characters (text
- * cannot hold NUL, which fails the whole query with 22021) and no lone surrogate halves (which
- * would be stored as U+FFFD, so the id read back differs from the one sent). Such ids can never
- * exist, so they are refused as input rather than looked up.
- */
-export function isStorableText(text: string): boolean {
-  return !CONTROL_CHARACTER.test(text) && !LONE_SURROGATE.test(text);
 }
 
 const STORABLE_TEXT_RULE = 'must not contain control characters or unpaired surrogates';
