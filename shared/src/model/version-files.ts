@@ -154,6 +154,21 @@ export async function writeModelVersion(
   return { artifactUri: store.locate(versionId), checksum, manifest, verification };
 }
 
+/**
+ * A version's files as read from the store, each checked against the manifest's checksum, with
+ * no ONNX Runtime session opened yet: a caller may open the embedding model wherever it likes
+ * (the recommender does it in a worker thread; see `openModelVersion` for the plain way).
+ */
+export interface VersionFiles {
+  manifest: Manifest;
+  /** embeddings.onnx. */
+  embeddings: Buffer;
+  userIds: string[];
+  itemIds: string[];
+  /** encoder.onnx with its feature tokens, when the version carries an encoder. */
+  encoder?: { model: Buffer; featureVocabulary: string[] };
+}
+
 export interface LoadedVersion {
   manifest: Manifest;
   model: EmbeddingModel;
@@ -176,6 +191,15 @@ export async function readModelVersion(
   versionId: string,
   manifestChecksum: string,
 ): Promise<LoadedVersion> {
+  return openModelVersion(await readVersionFiles(store, versionId, manifestChecksum));
+}
+
+/** Reads and verifies a version's files without opening any model (see VersionFiles). */
+export async function readVersionFiles(
+  store: ArtifactStore,
+  versionId: string,
+  manifestChecksum: string,
+): Promise<VersionFiles> {
   const manifest = JSON.parse(
     (await store.get(versionId, MANIFEST, manifestChecksum)).toString('utf8'),
   ) as Manifest;
@@ -196,49 +220,78 @@ export async function readModelVersion(
   const hasEncoder = ENCODER in manifest.files || FEATURES in manifest.files;
   const userIds = await parseStrings(versionId, USER_IDS, await read(USER_IDS));
   const itemIds = await parseStrings(versionId, ITEM_IDS, await read(ITEM_IDS));
-  const encoderBytes = hasEncoder ? await read(ENCODER) : undefined;
-  const featureVocabulary = hasEncoder
-    ? await parseStrings(versionId, FEATURES, await read(FEATURES))
+  const encoder = hasEncoder
+    ? {
+        model: await read(ENCODER),
+        featureVocabulary: await parseStrings(versionId, FEATURES, await read(FEATURES)),
+      }
     : undefined;
+  const embeddings = await read(EMBEDDINGS);
+  return { manifest, embeddings, userIds, itemIds, ...(encoder && { encoder }) };
+}
 
-  const model = await loadEmbeddingModel(await read(EMBEDDINGS));
+/** Opens the embedding model and the encoder of files read by `readVersionFiles`. */
+export async function openModelVersion(files: VersionFiles): Promise<LoadedVersion> {
+  const model = await loadEmbeddingModel(files.embeddings);
   let encoder: EncoderModel | undefined;
   try {
-    if (userIds.length !== model.numUsers || itemIds.length !== model.numItems) {
-      throw new AppError(
-        'ARTIFACT_FORMAT',
-        `version ${versionId}: id maps (${userIds.length} users, ${itemIds.length} items) do not ` +
-          `match the model (${model.numUsers} users, ${model.numItems} items)`,
-      );
-    }
-    if (encoderBytes && featureVocabulary) {
-      encoder = await loadEncoderModel(encoderBytes);
-      if (featureVocabulary.length !== encoder.inputSize || encoder.dim !== model.dim) {
-        throw new AppError(
-          'ARTIFACT_FORMAT',
-          `version ${versionId}: the encoder takes ${encoder.inputSize} features and returns ` +
-            `${encoder.dim} dimensions, but ${FEATURES} lists ${featureVocabulary.length} ` +
-            `features and the embeddings have ${model.dim} dimensions`,
-        );
-      }
-    }
+    const ids = { users: files.userIds.length, items: files.itemIds.length };
+    checkIdMaps(files.manifest.versionId, ids, model);
+    encoder = await openVersionEncoder(files, model.dim);
   } catch (error) {
     await model.release();
-    await encoder?.release();
     throw error;
   }
 
   return {
-    manifest,
+    manifest: files.manifest,
     model,
-    userIds,
-    itemIds,
-    ...(encoder && { encoder, featureVocabulary }),
+    userIds: files.userIds,
+    itemIds: files.itemIds,
+    ...(encoder && { encoder, featureVocabulary: files.encoder?.featureVocabulary }),
     async release() {
       await model.release();
       await encoder?.release();
     },
   };
+}
+
+/** Refuses a version whose id maps do not have one id per row of the embedding model. */
+export function checkIdMaps(
+  versionId: string,
+  ids: { users: number; items: number },
+  model: { numUsers: number; numItems: number },
+): void {
+  if (ids.users !== model.numUsers || ids.items !== model.numItems) {
+    throw new AppError(
+      'ARTIFACT_FORMAT',
+      `version ${versionId}: id maps (${ids.users} users, ${ids.items} items) do not match ` +
+        `the model (${model.numUsers} users, ${model.numItems} items)`,
+    );
+  }
+}
+
+/**
+ * Opens the version's encoder, when it has one, and refuses it unless it takes one input per
+ * feature token and returns vectors of the embeddings' dimension.
+ */
+export async function openVersionEncoder(
+  files: Pick<VersionFiles, 'manifest' | 'encoder'>,
+  dim: number,
+): Promise<EncoderModel | undefined> {
+  if (!files.encoder) return undefined;
+  const { model: bytes, featureVocabulary } = files.encoder;
+  const encoder = await loadEncoderModel(bytes);
+  if (featureVocabulary.length !== encoder.inputSize || encoder.dim !== dim) {
+    await encoder.release();
+    throw new AppError(
+      'ARTIFACT_FORMAT',
+      `version ${files.manifest.versionId}: the encoder takes ${encoder.inputSize} features and ` +
+        `returns ${encoder.dim} dimensions, but ${FEATURES} lists ${featureVocabulary.length} ` +
+        `features and the embeddings have ${dim} dimensions`,
+    );
+  }
+  return encoder;
 }
 
 /**

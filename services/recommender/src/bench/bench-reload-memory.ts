@@ -56,7 +56,11 @@ try {
       gc();
       await sleep(100);
     }
-    return Math.round(process.memoryUsage().rss / 2 ** 20);
+    const usage = process.memoryUsage();
+    const mib = (bytes: number) => Math.round(bytes / 2 ** 20);
+    // What V8 and ArrayBuffers account for; the rest of RSS is native (hnswlib, ONNX Runtime,
+    // the allocator's free lists) and code.
+    return `${mib(usage.rss)} (heap ${mib(usage.heapUsed)}, buffers ${mib(usage.arrayBuffers)})`;
   };
 
   const readings = [await rss()];
@@ -72,7 +76,7 @@ try {
   }
   console.log(
     `${numItems} items, ${numUsers} users, 64 dims: RSS MiB before any model, then with one ` +
-      `model after each of ${args.cycles} loads: ${readings.join(' ')}`,
+      `model after each of ${args.cycles} loads: ${readings.join(', ')}`,
   );
 } finally {
   await rm(folder, { recursive: true, force: true });

@@ -9,7 +9,8 @@
  * Needs the local test PostgreSQL (TEST_DATABASE_URL or postgres://postgres@127.0.0.1:5432/test);
  * it works in a private schema and drops it. Reports non-2xx responses, latency overall and
  * in the window around each swap (second by second on stderr), the event loop's delay, the
- * garbage-collection pauses, what the load generator (a separate process) cost, and the
+ * garbage-collection pauses, each time the event loop was held over 50 ms and when (relative to
+ * the swaps), what the load generator (a separate process) cost, and the
  * process's memory after each swap (after a forced GC when --expose-gc is given).
  */
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -23,9 +24,11 @@ import { createLogger } from '@cml-rec/shared/logging/logger';
 import { writeModelVersion } from '@cml-rec/shared/model/version-files';
 import { activateVersion, newVersionId, registerVersion } from '@cml-rec/shared/registry/registry';
 import { loadRecommenderConfig } from '../config.js';
+import { DEFAULT_RELEASE_DELAY_MS } from '../model/model-holder.js';
 import { startRecommender } from '../runtime.js';
 import {
   clusteredVectors,
+  eventLoopStalls,
   failures,
   fmt,
   fmtPauses,
@@ -131,6 +134,7 @@ try {
   const memoryAfter: string[] = [];
   const started = performance.now();
   const pauses = gcPauses();
+  const stallRecorder = eventLoopStalls(50);
   loop.enable();
   const load = startLoad({
     urls: userIds
@@ -165,7 +169,8 @@ try {
   // When each activation happened on the generator's clock (that of the samples' dueMs).
   const activatedAt = activatedAtMs.map((at) => at - startedAtMs);
   loop.disable();
-  const gc = pauses.stop();
+  const gcStats = pauses.stop();
+  const stalls = stallRecorder.stop();
 
   const overall = summarise(samples.map((s) => s.latencyMs));
   const non2xx = failures(samples);
@@ -219,8 +224,18 @@ try {
     `event loop delay: p50 ${fmt(loop.percentile(50) / 1e6)} ms, p99 ${fmt(loop.percentile(99) / 1e6)} ms, ` +
       `max ${fmt(loop.max / 1e6)} ms`,
   );
+  // Each stall placed after the activation it followed, to tell loading steps apart.
+  const placed = stalls.map(({ atMs, ms }) => {
+    const swap = activatedAtMs.filter((at) => at <= atMs).length;
+    const since =
+      swap > 0
+        ? `${fmt((atMs - activatedAtMs[swap - 1]) / 1000, 2)} s after swap ${swap}`
+        : 'before the first swap';
+    return `${fmt(ms, 0)} ms ${since}`;
+  });
+  console.log(`event loop held over 50 ms: ${placed.length === 0 ? 'never' : placed.join('; ')}`);
   console.log(
-    `GC pauses (count / longest / total ms): young ${fmtPauses(gc.young)}, old ${fmtPauses(gc.old)}`,
+    `GC pauses (count / longest / total ms): young ${fmtPauses(gcStats.young)}, old ${fmtPauses(gcStats.old)}`,
   );
   console.log(
     `load generator (its own process): CPU ${fmt(clientCpuShare * 100, 0)}% of a core, ` +
@@ -232,6 +247,14 @@ try {
   console.log(`memory (forced GC: ${gc ? 'yes' : 'no'}) with the first version: ${memoryBefore}`);
   for (const [n, text] of memoryAfter.entries())
     console.log(`memory right after swap ${n + 1}: ${text}`);
+  // The replaced version's graph is freed DEFAULT_RELEASE_DELAY_MS after its swap.
+  const freedAt = activatedAtMs[activatedAtMs.length - 1] + servedAfter[servedAfter.length - 1];
+  const wait = freedAt + DEFAULT_RELEASE_DELAY_MS + 2000 - wallClock();
+  if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+  console.log(
+    `memory once the last replaced version was freed, one version loaded, no GC forced: ` +
+      `rss ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MiB`,
+  );
   console.log(
     `memory after the load test, one version loaded (forced GC: ${gc ? 'yes' : 'no'}): ${memory()}`,
   );

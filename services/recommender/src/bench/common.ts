@@ -173,3 +173,34 @@ export function gcPauses(): { stop(): { young: PauseStats; old: PauseStats } } {
 export function fmtPauses(stats: PauseStats): string {
   return `${stats.count} / ${fmt(stats.maxMs, 1)} / ${fmt(stats.totalMs, 0)}`;
 }
+
+/** One time the event loop was held: when it began (wall-clock ms) and for how long. */
+export interface Stall {
+  atMs: number;
+  ms: number;
+}
+
+/**
+ * Records every time this thread's event loop was held longer than `thresholdMs`, with when it
+ * happened, so that a benchmark can say which step of its run held it (the delay histogram
+ * says how much, not when).
+ */
+export function eventLoopStalls(thresholdMs = 50): { stop(): Stall[] } {
+  const stalls: Stall[] = [];
+  const wallClock = () => performance.timeOrigin + performance.now();
+  let last = wallClock();
+  const timer = setInterval(() => {
+    const now = wallClock();
+    const held = now - last - TICK_MS;
+    if (held > thresholdMs) stalls.push({ atMs: last, ms: held });
+    last = now;
+  }, TICK_MS);
+  return {
+    stop() {
+      clearInterval(timer);
+      return stalls;
+    },
+  };
+}
+
+const TICK_MS = 5;

@@ -1,7 +1,6 @@
-import os from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
-import { errorMessage } from '@cml-rec/shared/errors';
 import { buildHnsw } from './item-index.js';
+import { failedTask, yieldCpuToServing, type TaskResponse } from './worker-task.js';
 
 /** What `ItemIndex.build` sends: the vectors live in a SharedArrayBuffer. */
 export interface BuildRequest {
@@ -13,30 +12,13 @@ export interface BuildRequest {
   file: string;
 }
 
-export type BuildResponse = { ok: true } | { ok: false; error: string };
-
-async function build(request: BuildRequest): Promise<BuildResponse> {
+async function build(request: BuildRequest): Promise<TaskResponse<null>> {
   try {
     const hnsw = buildHnsw(request.vectors, request.dim, request.m, request.efConstruction);
     await hnsw.writeIndex(request.file);
-    return { ok: true };
+    return { ok: true, result: null };
   } catch (error) {
-    return { ok: false, error: errorMessage(error) };
-  }
-}
-
-/**
- * The build gets the CPU the serving thread leaves over. A graph build keeps a core busy for
- * minutes (12 at a million items); at the same priority on a 2-core machine it took the core
- * the event loop needed whenever anything else ran, and requests queued for seconds during a
- * swap. On Linux a nice value belongs to the thread that sets it (see setpriority(2); only this
- * thread shows nice 19 in /proc/<pid>/task), so this lowers the builder, not the server.
- */
-function yieldCpuToServing(): void {
-  try {
-    os.setPriority(os.constants.priority.PRIORITY_LOW);
-  } catch {
-    // Not permitted in some sandboxes: the build then runs at the normal priority.
+    return failedTask(error);
   }
 }
 

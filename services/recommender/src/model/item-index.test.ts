@@ -112,3 +112,27 @@ describe('recommender > index > build', () => {
     }
   });
 });
+
+describe('recommender > index > freeing the graph', () => {
+  it('answers exactly from the vectors once the graph is freed, in every copy', async () => {
+    const dim = 8;
+    const vectors = randomVectors(3000, dim, 6);
+    const index = await ItemIndex.build(vectors, dim, parameters);
+    const copy = index.withEfSearch(50);
+    const query = randomVectors(1, dim, 7);
+    const excluded = new Set([1, 2, 3]);
+    assert.equal(index.search(query, 10, { excluded }).method, 'hnsw');
+
+    const free = index.disposer();
+    await free();
+    await free(); // a second call finds nothing left to free
+
+    const exact = index.exactSearch(query, 10, { excluded });
+    for (const freed of [index, copy]) {
+      const answer = freed.search(query, 10, { excluded });
+      assert.equal(answer.method, 'exact-fallback');
+      assert.deepEqual(answer.neighbours, exact);
+    }
+    await assert.rejects(async () => index.writeIndex('/dev/null'), /graph .* has been freed/);
+  });
+});

@@ -2,10 +2,9 @@ import { randomBytes } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { Worker } from 'node:worker_threads';
 import hnswlib from 'hnswlib-node';
-import { AppError } from '@cml-rec/shared/errors';
-import type { BuildRequest, BuildResponse } from './index-builder-worker.js';
+import type { BuildRequest } from './index-builder-worker.js';
+import { runWorkerTask } from './worker-task.js';
 import { squaredDistance } from '@cml-rec/shared/cml/hinge';
 
 export interface IndexParameters {
@@ -59,15 +58,18 @@ export class ItemIndex {
    * and a boxed number per dimension) for the young-generation collector to sweep.
    */
   private readonly queryPoint: number[];
+  /** The graph, shared with copies made by withEfSearch; emptied by the disposer. */
+  private readonly graph: Graph;
 
   private constructor(
     private readonly vectors: Float32Array,
     readonly dim: number,
-    private readonly hnsw: hnswlib.HierarchicalNSW,
+    graph: hnswlib.HierarchicalNSW | Graph,
     private readonly parameters: IndexParameters,
   ) {
     this.numItems = vectors.length / dim;
     this.queryPoint = new Array<number>(dim).fill(0);
+    this.graph = graph instanceof hnswlib.HierarchicalNSW ? { hnsw: graph } : graph;
   }
 
   /**
@@ -82,7 +84,7 @@ export class ItemIndex {
   ): Promise<ItemIndex> {
     checkShape(vectors, dim);
     const shared = onSharedMemory(vectors);
-    const file = path.join(tmpdir(), `cml-hnsw-${process.pid}-${randomBytes(6).toString('hex')}`);
+    const file = temporaryIndexFile();
     try {
       await runBuilder({
         vectors: shared,
@@ -126,11 +128,42 @@ export class ItemIndex {
 
   /** The same graph and vectors searched with another ef (benchmarks compare several). */
   withEfSearch(efSearch: number): ItemIndex {
-    return new ItemIndex(this.vectors, this.dim, this.hnsw, { ...this.parameters, efSearch });
+    return new ItemIndex(this.vectors, this.dim, this.graph, { ...this.parameters, efSearch });
   }
 
   writeIndex(file: string): Promise<boolean> {
-    return this.hnsw.writeIndex(file);
+    if (!this.graph.hnsw) throw new Error('the HNSW graph of this index has been freed');
+    return this.graph.hnsw.writeIndex(file);
+  }
+
+  /**
+   * A function that frees the HNSW graph's native memory (about 480 MB for a million 64-d
+   * items) without keeping this index, or its vectors, reachable until then. Searches after
+   * that are answered by the exact scan: correct, only slower.
+   *
+   * Left to garbage collection the graph could stay indefinitely, since V8 does not see
+   * hnswlib's memory and feels no pressure to collect the small wrapper that owns it, and its
+   * finalizer would then free it on the event loop (60 ms for a million items). Instead a
+   * one-element graph is read into the same wrapper: hnswlib-node deletes the graph it
+   * replaces inside readIndex's thread-pool task, off the event loop.
+   */
+  disposer(): () => Promise<void> {
+    const graph = this.graph;
+    const dim = this.dim;
+    return async () => {
+      const hnsw = graph.hnsw;
+      if (!hnsw) return;
+      graph.hnsw = undefined;
+      const file = temporaryIndexFile();
+      try {
+        const empty = new hnswlib.HierarchicalNSW('l2', dim);
+        empty.initIndex(1);
+        await empty.writeIndex(file);
+        await hnsw.readIndex(file);
+      } finally {
+        await rm(file, { force: true });
+      }
+    };
   }
 
   vector(item: number): Float32Array {
@@ -146,6 +179,10 @@ export class ItemIndex {
       : this.numItems - (excluded ? countInRange(excluded, this.numItems) : 0);
     const wanted = Math.min(k, eligible);
     if (wanted <= 0) return { neighbours: [], method: 'exact' };
+    const hnsw = this.graph.hnsw;
+    if (!hnsw) {
+      return { neighbours: this.exactSearch(query, wanted, constraints), method: 'exact-fallback' };
+    }
 
     if (allowed && allowed.size <= SMALL_ALLOWED_SET) {
       return { neighbours: this.scan(query, wanted, allowed, excluded), method: 'exact' };
@@ -155,10 +192,10 @@ export class ItemIndex {
     const overfetch = !allowed && excludedCount <= OVERFETCH_LIMIT;
     const asked = overfetch ? Math.min(this.numItems, wanted + excludedCount) : wanted;
     // ef never below the number of results asked for: hnswlib returns at most ef of them.
-    this.hnsw.setEf(Math.max(this.parameters.efSearch, asked));
+    hnsw.setEf(Math.max(this.parameters.efSearch, asked));
     const filter = overfetch ? undefined : eligibility(excluded, allowed);
     for (let d = 0; d < this.dim; d++) this.queryPoint[d] = query[d];
-    const result = this.hnsw.searchKnn(this.queryPoint, asked, filter);
+    const result = hnsw.searchKnn(this.queryPoint, asked, filter);
 
     const neighbours: Neighbour[] = [];
     for (let n = 0; n < result.neighbors.length && neighbours.length < wanted; n++) {
@@ -203,6 +240,14 @@ export class ItemIndex {
   }
 }
 
+interface Graph {
+  hnsw: hnswlib.HierarchicalNSW | undefined;
+}
+
+function temporaryIndexFile(): string {
+  return path.join(tmpdir(), `cml-hnsw-${process.pid}-${randomBytes(6).toString('hex')}`);
+}
+
 /** `vectors` itself when it is on shared memory, else a shared copy (one memcpy). */
 function onSharedMemory(vectors: Float32Array): Float32Array {
   if (vectors.buffer instanceof SharedArrayBuffer) return vectors;
@@ -229,27 +274,10 @@ export function buildHnsw(
   return hnsw;
 }
 
-function runBuilder(request: BuildRequest): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const worker = new Worker(new URL('./index-builder-worker.js', import.meta.url), {
-      workerData: request,
-    });
-    let settled = false;
-    worker.once('message', (response: BuildResponse) => {
-      settled = true;
-      if (response.ok) resolve();
-      else reject(new AppError('INDEX_BUILD_FAILED', `HNSW build failed: ${response.error}`));
-      void worker.terminate();
-    });
-    worker.once('error', (error) => {
-      settled = true;
-      reject(new AppError('INDEX_BUILD_FAILED', 'HNSW build worker crashed', { cause: error }));
-    });
-    worker.once('exit', (code) => {
-      if (!settled) {
-        reject(new AppError('INDEX_BUILD_FAILED', `HNSW build worker exited with code ${code}`));
-      }
-    });
+async function runBuilder(request: BuildRequest): Promise<void> {
+  await runWorkerTask<null>(new URL('./index-builder-worker.js', import.meta.url), request, {
+    failureCode: 'INDEX_BUILD_FAILED',
+    label: 'HNSW build failed',
   });
 }
 

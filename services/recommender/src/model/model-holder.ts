@@ -23,10 +23,16 @@ export interface ServingState {
   rollout: { id: string; salt: string; variants: ServingVariant[] } | undefined;
 }
 
+/** How long after a swap the replaced model's graph and encoder are freed, unless configured. */
+export const DEFAULT_RELEASE_DELAY_MS = 30_000;
+
 export interface ModelHolderOptions {
   /** A version that failed to load is tried again after this long (ms). */
   retryFailedMs?: number;
-  /** A replaced model's native resources are freed this long after the swap (ms). */
+  /**
+   * A replaced model's native resources (HNSW graph, encoder session) are freed this long
+   * after the swap (ms); its vectors and id maps go with garbage collection.
+   */
   releaseDelayMs?: number;
   metrics?: RecommenderMetrics;
 }
@@ -241,11 +247,12 @@ export class ModelHolder {
     for (const [id, model] of this.loaded) {
       if (used.has(model)) continue;
       this.loaded.delete(id);
-      // Requests that already hold the model may still be encoding: free the encoder later.
+      // Requests that already hold the model may still be searching or encoding: free its
+      // graph and encoder once they are surely done (a late search falls back to exact).
       const release = model.releaser();
       const timer = setTimeout(
         () => void release().catch(() => undefined),
-        this.options.releaseDelayMs ?? 30_000,
+        this.options.releaseDelayMs ?? DEFAULT_RELEASE_DELAY_MS,
       );
       timer.unref();
     }

@@ -1,17 +1,14 @@
 import type { ArtifactStore } from '@cml-rec/shared/artifacts/store';
-import { readModelVersion, type LoadedVersion } from '@cml-rec/shared/model/version-files';
+import {
+  EMBEDDINGS,
+  openVersionEncoder,
+  readVersionFiles,
+  type VersionFiles,
+} from '@cml-rec/shared/model/version-files';
 import type { EncoderModel } from '@cml-rec/shared/onnx/index';
+import type { ExtractedVectors, ExtractRequest } from './embedding-worker.js';
 import { ItemIndex, type IndexParameters } from './item-index.js';
-
-/**
- * What a version may carry besides its embeddings: an item-feature encoder and the feature
- * vocabulary that orders its inputs. Declared here as optional so that this service works with
- * versions (and a `readModelVersion`) that have neither.
- */
-type LoadedWithEncoder = LoadedVersion & {
-  encoder?: EncoderModel;
-  featureVocabulary?: string[];
-};
+import { runWorkerTask } from './worker-task.js';
 
 /** The item-feature encoder of a version, with the vocabulary that orders its inputs. */
 export interface FeatureEncoder {
@@ -41,39 +38,27 @@ export class ServingModel {
   ) {}
 
   /**
-   * Reads a version (checksums verified by `readModelVersion`), asks ONNX Runtime for every
-   * vector and builds the HNSW graph off the event loop. Throws when any step fails.
+   * Reads a version (checksums verified by `readVersionFiles`), has a worker thread ask ONNX
+   * Runtime for every vector and builds the HNSW graph in another: the event loop only reads
+   * files and builds the id maps, in steps. Throws when any step fails.
    */
   static async load(
     store: ArtifactStore,
     version: { id: string; checksum: string },
     parameters: IndexParameters,
   ): Promise<ServingModel> {
-    const loaded: LoadedWithEncoder = await readModelVersion(store, version.id, version.checksum);
-    let encoder: FeatureEncoder | undefined;
+    const files = await readVersionFiles(store, version.id, version.checksum);
+    const { dim, userVectors, itemVectors } = await extractVectors(files);
+    const encoder = await openFeatureEncoder(files, dim);
     try {
-      const dim = loaded.model.dim;
-      const itemVectors = await embedInSlices(
-        (indices) => loaded.model.embedItems(indices),
-        loaded.itemIds.length,
-        dim,
-      );
-      const userVectors = await embedInSlices(
-        (indices) => loaded.model.embedUsers(indices),
-        loaded.userIds.length,
-        dim,
-      );
-      encoder = toFeatureEncoder(loaded, dim);
-      const [userIndexes, itemIndexes] = [
-        await indexById(loaded.userIds),
-        await indexById(loaded.itemIds),
-      ];
+      const userIndexes = await indexById(files.userIds);
+      const itemIndexes = await indexById(files.itemIds);
       const index = await ItemIndex.build(itemVectors, dim, parameters);
       return new ServingModel(
         version.id,
         dim,
-        loaded.itemIds,
-        loaded.userIds,
+        files.itemIds,
+        files.userIds,
         userIndexes,
         itemIndexes,
         userVectors,
@@ -81,10 +66,8 @@ export class ServingModel {
         encoder,
       );
     } catch (error) {
-      await (encoder?.model ?? loaded.encoder)?.release();
+      await encoder?.model.release();
       throw error;
-    } finally {
-      await loaded.model.release();
     }
   }
 
@@ -131,64 +114,66 @@ export class ServingModel {
     return this.index.vector(item);
   }
 
-  /** Frees native resources (the encoder session); the HNSW graph goes with garbage collection. */
+  /**
+   * Frees native resources: the encoder session and the HNSW graph. The rest (vectors, id
+   * maps) goes with garbage collection once nothing holds the model.
+   */
   async release(): Promise<void> {
-    await this.encoder?.model.release();
+    await this.releaser()();
   }
 
   /**
-   * A function that frees the encoder later without keeping this model (and its HNSW graph,
-   * hundreds of MB) reachable until then.
+   * A function that frees the native resources later without keeping this model (its vectors
+   * and id maps, hundreds of MB) reachable until then.
    */
   releaser(): () => Promise<void> {
     const encoder = this.encoder?.model;
+    const freeGraph = this.index.disposer();
     return async () => {
-      await encoder?.release();
+      await Promise.all([encoder?.release(), freeGraph()]);
     };
   }
 }
 
-function toFeatureEncoder(loaded: LoadedWithEncoder, dim: number): FeatureEncoder | undefined {
-  const { encoder, featureVocabulary } = loaded;
-  if (!encoder) return undefined;
-  const vocabulary = featureVocabulary ?? [];
-  if (vocabulary.length !== encoder.inputSize || encoder.dim !== dim) {
-    throw new Error(
-      `encoder expects ${encoder.inputSize} features of dim ${encoder.dim}; the version has a ` +
-        `vocabulary of ${vocabulary.length} and dim ${dim}`,
-    );
-  }
+async function openFeatureEncoder(
+  files: VersionFiles,
+  dim: number,
+): Promise<FeatureEncoder | undefined> {
+  const model = await openVersionEncoder(files, dim);
+  if (!model || !files.encoder) return undefined;
+  const vocabulary = files.encoder.featureVocabulary;
   return {
-    model: encoder,
+    model,
     vocabulary,
     positions: new Map(vocabulary.map((token, position) => [token, position])),
   };
 }
 
 /**
- * Rows per ONNX Runtime call when a version loads. A run holds the event loop while it copies
- * its output (about 1.5 µs per 64-d row measured here, so 150 ms for 100,000 items in one call);
- * slices of 2,048 rows keep each hold near 3 ms, with the event loop free in between (8,192
- * held it about 12 ms, which showed in the p99 of requests served during a swap).
+ * Every user and item vector of the version, from a worker thread (see embedding-worker.ts).
+ * The embeddings file is handed over, not copied: the caller must not use it afterwards.
  */
-const EMBED_SLICE = 2048;
+function extractVectors(files: VersionFiles): Promise<ExtractedVectors> {
+  const embeddings = ownBuffer(files.embeddings);
+  const request: ExtractRequest = {
+    versionId: files.manifest.versionId,
+    embeddings,
+    ids: { users: files.userIds.length, items: files.itemIds.length },
+  };
+  return runWorkerTask(new URL('./embedding-worker.js', import.meta.url), request, {
+    failureCode: 'MODEL_LOAD_FAILED',
+    label: `version ${files.manifest.versionId}: reading the vectors out of ${EMBEDDINGS} failed`,
+    transfer: [embeddings.buffer as ArrayBuffer],
+  });
+}
 
-async function embedInSlices(
-  embed: (indices: Int32Array) => Promise<Float32Array>,
-  count: number,
-  dim: number,
-): Promise<Float32Array> {
-  // On shared memory, so that the graph-building worker shares the item vectors: copying a
-  // million 64-d rows onto shared memory in one call is a 256 MB memcpy on the event loop.
-  const vectors = new Float32Array(new SharedArrayBuffer(count * dim * 4));
-  for (let start = 0; start < count; start += EMBED_SLICE) {
-    const end = Math.min(count, start + EMBED_SLICE);
-    const indices = new Int32Array(end - start);
-    for (let n = 0; n < indices.length; n++) indices[n] = start + n;
-    vectors.set(await embed(indices), start * dim);
-    await new Promise((resolve) => setImmediate(resolve));
-  }
-  return vectors;
+/**
+ * The bytes on an ArrayBuffer of their own, which can be transferred to a worker. Large
+ * Buffers already are; small ones may sit in Node's shared pool and are copied.
+ */
+function ownBuffer(bytes: Uint8Array): Uint8Array {
+  const whole = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength;
+  return whole && bytes.buffer instanceof ArrayBuffer ? bytes : new Uint8Array(bytes);
 }
 
 /**

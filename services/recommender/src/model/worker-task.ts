@@ -1,0 +1,63 @@
+import os from 'node:os';
+import { Worker, type TransferListItem } from 'node:worker_threads';
+import { AppError } from '@cml-rec/shared/errors';
+
+/**
+ * What a task worker posts back: its result, or an error reduced to what survives a message
+ * (the code of an AppError, so a refused artifact stays ARTIFACT_FORMAT on this side too).
+ */
+export type TaskResponse<T> = { ok: true; result: T } | { ok: false; code?: string; error: string };
+
+/**
+ * Runs one task in a fresh worker thread that posts a single TaskResponse and is then
+ * terminated. Every way the worker can end without a result (an exception outside the task,
+ * a crash, an exit) rejects with an AppError carrying `failureCode`.
+ */
+export function runWorkerTask<T>(
+  script: URL,
+  request: unknown,
+  options: { failureCode: string; label: string; transfer?: TransferListItem[] },
+): Promise<T> {
+  const { failureCode, label } = options;
+  return new Promise((resolve, reject) => {
+    const worker = new Worker(script, { workerData: request, transferList: options.transfer });
+    let settled = false;
+    worker.once('message', (response: TaskResponse<T>) => {
+      settled = true;
+      if (response.ok) resolve(response.result);
+      else reject(new AppError(response.code ?? failureCode, `${label}: ${response.error}`));
+      void worker.terminate();
+    });
+    worker.once('error', (error) => {
+      settled = true;
+      reject(new AppError(failureCode, `${label}: the worker crashed`, { cause: error }));
+    });
+    worker.once('exit', (code) => {
+      if (!settled) reject(new AppError(failureCode, `${label}: the worker exited with ${code}`));
+    });
+  });
+}
+
+/** Turns what a task threw into the TaskResponse the parent rebuilds an AppError from. */
+export function failedTask(error: unknown): { ok: false; code?: string; error: string } {
+  const message = error instanceof Error ? error.message : String(error);
+  return error instanceof AppError
+    ? { ok: false, code: error.code, error: message }
+    : { ok: false, error: message };
+}
+
+/**
+ * Loading work gets the CPU the serving thread leaves over. A graph build keeps a core busy
+ * for minutes (12 at a million items); at the same priority on a 2-core machine it took the
+ * core the event loop needed whenever anything else ran, and requests queued for seconds
+ * during a swap. On Linux a nice value belongs to the thread that sets it (see setpriority(2);
+ * only that thread shows nice 19 in /proc/<pid>/task) and threads it starts afterwards inherit
+ * it, so this lowers the worker and its helpers, not the server.
+ */
+export function yieldCpuToServing(): void {
+  try {
+    os.setPriority(os.constants.priority.PRIORITY_LOW);
+  } catch {
+    // Not permitted in some sandboxes: the work then runs at the normal priority.
+  }
+}
