@@ -32,4 +32,17 @@ describe('recommender > config', () => {
         error.problems.some((p) => p.startsWith('HNSW_M')),
     );
   });
+
+  it('accepts a body limit only as a size, which the JSON parser would otherwise ignore', () => {
+    assert.equal(loadRecommenderConfig({ BODY_LIMIT: '2mb' }).bodyLimit, '2mb');
+    for (const value of ['lots', '2 megabytes', '-1']) {
+      assert.throws(
+        () => loadRecommenderConfig({ BODY_LIMIT: value }),
+        (error: ConfigError) =>
+          error.problems.length === 1 &&
+          /^BODY_LIMIT.*such as 65536, 64kb or 1mb/.test(error.problems[0]),
+        value,
+      );
+    }
+  });
 });

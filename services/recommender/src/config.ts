@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { loadEnvConfig } from '@cml-rec/shared/config/env';
 import { parseApiKeys } from '@cml-rec/shared/http/auth';
+import { parseByteSize } from '@cml-rec/shared/http/body';
 
 const recommenderConfigSchema = z.object({
   /** TCP port of the HTTP API. */
@@ -31,7 +32,12 @@ const recommenderConfigSchema = z.object({
     .default('false')
     .transform((value) => value === 'true'),
   /** Largest accepted JSON request body (bytes, or a string such as 64kb). */
-  bodyLimit: z.string().default('64kb'),
+  bodyLimit: z
+    .string()
+    .default('64kb')
+    .refine((size) => parseByteSize(size) !== undefined, {
+      error: 'must be a size in bytes such as 65536, 64kb or 1mb',
+    }),
   /** Most recent item ids an anonymous-session request may send. */
   maxSessionItems: z.coerce.number().int().min(1).max(10_000).default(200),
   /** Impressions are written in batches at least this often, in milliseconds. */

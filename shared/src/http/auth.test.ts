@@ -4,7 +4,8 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import express from 'express';
 import { silentLogger } from '../logging/logger.js';
-import { apiKeyGuard, jsonBody, parseApiKeys } from './auth.js';
+import { apiKeyGuard, parseApiKeys } from './auth.js';
+import { jsonBody } from './body.js';
 import { errorHandler } from './errors.js';
 
 async function serve(guard: express.RequestHandler): Promise<{ server: Server; base: string }> {

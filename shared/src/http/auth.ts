@@ -1,5 +1,5 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import express, { type RequestHandler } from 'express';
+import type { RequestHandler } from 'express';
 import { AppError, ConfigError } from '../errors.js';
 
 /** Paths that orchestrators probe without credentials. */
@@ -65,17 +65,6 @@ export function parseApiKeys(value: string | undefined): string[] {
     .split(',')
     .map((key) => key.trim())
     .filter((key) => key.length > 0);
-}
-
-/** Default JSON body limit for the HTTP APIs. */
-export const DEFAULT_JSON_LIMIT = '1mb';
-
-/**
- * A JSON body parser with a size limit; bodies over it fail with BODY_TOO_LARGE (413) and
- * malformed ones with MALFORMED_JSON (400) through `errorHandler`.
- */
-export function jsonBody(limit: string | number = DEFAULT_JSON_LIMIT): RequestHandler {
-  return express.json({ limit, strict: true });
 }
 
 function digest(value: string): Buffer {

@@ -81,21 +81,45 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
   };
 }
 
+/**
+ * body-parser's error types with the code and message the client gets (its own messages
+ * name internals, and "request body is not valid JSON" must also cover `null`, which strict
+ * parsing refuses as not an object or array).
+ */
+const BODY_PARSER_ERRORS: Record<string, { code: string; message: string }> = {
+  'entity.too.large': { code: 'BODY_TOO_LARGE', message: 'request body exceeds the size limit' },
+  'entity.parse.failed': {
+    code: 'MALFORMED_JSON',
+    message: 'request body is not valid JSON or not a JSON object or array',
+  },
+  'charset.unsupported': {
+    code: 'UNSUPPORTED_CHARSET',
+    message: 'request body charset is not supported: send JSON in UTF-8',
+  },
+  'encoding.unsupported': {
+    code: 'UNSUPPORTED_ENCODING',
+    message: 'Content-Encoding is not supported: send identity, gzip, deflate or br',
+  },
+  'request.aborted': { code: 'REQUEST_ABORTED', message: 'the client aborted the request body' },
+  'request.size.invalid': {
+    code: 'BODY_LENGTH_MISMATCH',
+    message: 'request body length does not match its Content-Length',
+  },
+};
+
 /** Maps express/body-parser errors (which carry `status` and `type`) to stable codes. */
 function toAppError(error: unknown): AppError {
   if (error instanceof AppError) return error;
 
   const candidate = error as { status?: number; type?: string; message?: string };
-  if (candidate.type === 'entity.too.large') {
-    return new AppError('BODY_TOO_LARGE', 'request body exceeds the size limit', { status: 413 });
+  const status = candidate.status;
+  const known = candidate.type === undefined ? undefined : BODY_PARSER_ERRORS[candidate.type];
+  if (known && typeof status === 'number' && status >= 400 && status < 500) {
+    return new AppError(known.code, known.message, { status });
   }
-  if (candidate.type === 'entity.parse.failed') {
-    return new AppError('MALFORMED_JSON', 'request body is not valid JSON', { status: 400 });
-  }
-  if (typeof candidate.status === 'number' && candidate.status >= 400 && candidate.status < 500) {
-    return new AppError('BAD_REQUEST', candidate.message ?? 'bad request', {
-      status: candidate.status,
-    });
+  if (typeof status === 'number' && status >= 400 && status < 500) {
+    const code = status === 415 ? 'UNSUPPORTED_MEDIA_TYPE' : 'BAD_REQUEST';
+    return new AppError(code, candidate.message ?? 'bad request', { status });
   }
   return new AppError('INTERNAL', 'internal error', { cause: error });
 }

@@ -1,4 +1,5 @@
-import { apiKeyGuard, jsonBody } from '@cml-rec/shared/http/auth';
+import { apiKeyGuard } from '@cml-rec/shared/http/auth';
+import { bodyLimitGuard, jsonBody } from '@cml-rec/shared/http/body';
 import { errorHandler, unknownRoute, wrongMethod } from '@cml-rec/shared/http/errors';
 import { requestContext } from '@cml-rec/shared/http/request-context';
 import type { Logger } from '@cml-rec/shared/logging/logger';
@@ -31,6 +32,7 @@ export function createIngestApp(options: IngestAppOptions): Express {
   const app = express();
   app.disable('x-powered-by');
   app.use(requestContext(options.logger.child({ component: 'http' })));
+  app.use(bodyLimitGuard(options.bodyLimit));
 
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });

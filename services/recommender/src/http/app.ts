@@ -2,7 +2,8 @@ import express, { type Express, type Request, type RequestHandler } from 'expres
 import { z } from 'zod';
 import type { Pool } from '@cml-rec/shared/db/pool';
 import { AppError } from '@cml-rec/shared/errors';
-import { apiKeyGuard, jsonBody } from '@cml-rec/shared/http/auth';
+import { apiKeyGuard } from '@cml-rec/shared/http/auth';
+import { bodyLimitGuard, jsonBody } from '@cml-rec/shared/http/body';
 import { requestContext } from '@cml-rec/shared/http/request-context';
 import { errorHandler, unknownRoute, wrongMethod } from '@cml-rec/shared/http/errors';
 import type { Logger } from '@cml-rec/shared/logging/logger';
@@ -62,6 +63,7 @@ export function createApp(dependencies: AppDependencies): Express {
   app.set('etag', false);
   app.set('query parser', 'simple');
   app.use(requestContext(logger.child({ component: 'http' })));
+  app.use(bodyLimitGuard(config.bodyLimit));
 
   const context = (): RecommendContext => ({
     serving: models.serving,
