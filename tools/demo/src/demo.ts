@@ -9,7 +9,7 @@ import type { Evaluation } from '@cml-rec/shared/cml/evaluation';
 import { formatEvaluationTable } from '@cml-rec/shared/cml/report';
 import type { Pool } from '@cml-rec/shared/db/pool';
 import { createLogger } from '@cml-rec/shared/logging/logger';
-import { runScript, startScript, waitForHttp } from './processes.js';
+import { allocatorEnv, runScript, startScript, waitForHttp } from './processes.js';
 import { writeSyntheticDataset } from './synthetic-files.js';
 
 const logger = createLogger('demo', process.env.LOG_LEVEL ?? 'warn');
@@ -102,6 +102,7 @@ async function main(): Promise<void> {
     step('starting the recommender API', `http://127.0.0.1:${options.port}`);
     const server = startScript('services/recommender/dist/main.js', [], {
       ...env,
+      ...allocatorEnv,
       PORT: String(options.port),
     });
     children.push(server);

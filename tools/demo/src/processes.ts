@@ -8,6 +8,16 @@ export const repositoryRoot = path.resolve(
   '../../..',
 );
 
+/**
+ * The glibc malloc settings the recommender's image carries (see services/recommender/Dockerfile):
+ * freed memory goes back to the system instead of staying in per-thread arenas after a model
+ * version is swapped out. glibc reads them at process start, so they are given to the child.
+ */
+export const allocatorEnv = {
+  MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? '2',
+  MALLOC_TRIM_THRESHOLD_: process.env.MALLOC_TRIM_THRESHOLD_ ?? '1048576',
+};
+
 /** Starts one of the repository's compiled scripts with this Node.js. */
 export function startScript(
   script: string,

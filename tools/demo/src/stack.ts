@@ -14,7 +14,7 @@ import { loadDatabaseConfig, openDatabase, type Database } from '@cml-rec/shared
 import { createLogger } from '@cml-rec/shared/logging/logger';
 import { getActiveVersion } from '@cml-rec/shared/registry/registry';
 import { startMockKafka, type LocalKafka } from './kafka-mock.js';
-import { runScript, startScript, stopProcess, waitForHttp } from './processes.js';
+import { allocatorEnv, runScript, startScript, stopProcess, waitForHttp } from './processes.js';
 import { writeSyntheticDataset } from './synthetic-files.js';
 
 const logger = createLogger('stack', process.env.LOG_LEVEL ?? 'warn');
@@ -111,7 +111,11 @@ async function startStack(
     ['recommender', 'services/recommender/dist/main.js', options.apiPort],
   ];
   for (const [name, script, port] of services) {
-    const child: ChildProcess = startScript(script, [], { ...env, PORT: String(port) });
+    const child: ChildProcess = startScript(script, [], {
+      ...env,
+      ...allocatorEnv,
+      PORT: String(port),
+    });
     cleanups.push(() => stopProcess(child));
     await waitForHttp(`http://127.0.0.1:${port}/readyz`, child);
     step(name, `http://127.0.0.1:${port} ready`);

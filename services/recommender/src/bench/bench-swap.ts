@@ -11,7 +11,9 @@
  * in the window around each swap (second by second on stderr), the event loop's delay, the
  * garbage-collection pauses, each time the event loop was held over 50 ms and when (relative to
  * the swaps), what the load generator (a separate process) cost, and the
- * process's memory after each swap (after a forced GC when --expose-gc is given).
+ * process's memory serving one version under load, before the first swap and after each swap
+ * once the replaced version has been freed (DEFAULT_RELEASE_DELAY_MS later), and with forced
+ * GC (--expose-gc) before and after the run (the latter includes the load samples).
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -97,10 +99,15 @@ async function publish(seed: number): Promise<string> {
   return id;
 }
 
+/** RSS with what V8's heap and ArrayBuffers account for (the rest is native and code). */
+const memoryUsage = () => {
+  const usage = process.memoryUsage();
+  const mib = (bytes: number) => (bytes / 2 ** 20).toFixed(0);
+  return `rss ${mib(usage.rss)} MiB (heap ${mib(usage.heapUsed)}, external ${mib(usage.external)})`;
+};
 const memory = () => {
   gc?.();
-  const usage = process.memoryUsage();
-  return `rss ${(usage.rss / 2 ** 20).toFixed(0)} MiB, external ${(usage.external / 2 ** 20).toFixed(0)} MiB`;
+  return memoryUsage();
 };
 
 try {
@@ -132,6 +139,9 @@ try {
   const activatedAtMs: number[] = [];
   const servedAfter: number[] = [];
   const memoryAfter: string[] = [];
+  // RSS while serving one version under the same load: before the first swap, and after each
+  // swap once the replaced version has been freed (no forced GC, which would pause the server).
+  const steadyMemory: string[] = [];
   const started = performance.now();
   const pauses = gcPauses();
   const stallRecorder = eventLoopStalls(50);
@@ -144,8 +154,10 @@ try {
     ratePerSecond: Number(args.rate),
     durationMs: 3_600_000,
   });
-  // Steady load, then per swap: activate, wait until the new version serves, steady load again.
+  // Steady load, then per swap: activate, wait until the new version serves, steady load again
+  // at least until the replaced version has been freed.
   await new Promise((resolve) => setTimeout(resolve, swapEveryMs));
+  steadyMemory.push(memoryUsage());
   for (let n = 1; n <= swaps; n++) {
     activatedAtMs.push(wallClock());
     await activateVersion(db.pool, versions[n], 'bench');
@@ -160,8 +172,10 @@ try {
       `swap ${n}: ${versions[n]} serving ${fmt(servedAfter[n - 1], 0)} ms after activation`,
     );
     // No forced GC here: it would pause the server inside the window being measured.
-    memoryAfter.push(`rss ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MiB (no GC forced)`);
-    await new Promise((resolve) => setTimeout(resolve, swapEveryMs));
+    memoryAfter.push(`${memoryUsage()}, no GC forced`);
+    const steadyAfterMs = Math.max(swapEveryMs, DEFAULT_RELEASE_DELAY_MS + 5000);
+    await new Promise((resolve) => setTimeout(resolve, steadyAfterMs));
+    steadyMemory.push(memoryUsage());
   }
   load.stop();
   const durationMs = performance.now() - started;
@@ -247,16 +261,16 @@ try {
   console.log(`memory (forced GC: ${gc ? 'yes' : 'no'}) with the first version: ${memoryBefore}`);
   for (const [n, text] of memoryAfter.entries())
     console.log(`memory right after swap ${n + 1}: ${text}`);
-  // The replaced version's graph is freed DEFAULT_RELEASE_DELAY_MS after its swap.
-  const freedAt = activatedAtMs[activatedAtMs.length - 1] + servedAfter[servedAfter.length - 1];
-  const wait = freedAt + DEFAULT_RELEASE_DELAY_MS + 2000 - wallClock();
-  if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
   console.log(
-    `memory once the last replaced version was freed, one version loaded, no GC forced: ` +
-      `rss ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MiB`,
+    `memory serving one version under the load (no GC forced): before the first swap ` +
+      steadyMemory[0] +
+      steadyMemory
+        .slice(1)
+        .map((text, n) => `; after swap ${n + 1}, its replaced version freed: ${text}`)
+        .join(''),
   );
   console.log(
-    `memory after the load test, one version loaded (forced GC: ${gc ? 'yes' : 'no'}): ${memory()}`,
+    `memory after the load test, one version loaded, with the load samples held (forced GC: ${gc ? 'yes' : 'no'}): ${memory()}`,
   );
   await recommender.close();
 } finally {
