@@ -72,6 +72,18 @@ describe('http > body', () => {
     assert.ok(closed, 'the server closes the connection instead of reading 100 MB');
   });
 
+  it('refuses a chunked body on a route that takes one, without reading it', async () => {
+    // One 1 MB chunk announced, 3 bytes of it sent: the answer must not wait for the rest.
+    const { text, closed } = await exchange(
+      port,
+      'POST /echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n' +
+        'Transfer-Encoding: chunked\r\n\r\n100000\r\n{"a',
+    );
+    assert.match(text, /^HTTP\/1\.1 411 /);
+    assert.match(text, /"code":"LENGTH_REQUIRED"/);
+    assert.ok(closed);
+  });
+
   it('answers a GET that carries a body, then closes instead of reading the body', async () => {
     const { text, closed } = await exchange(
       port,

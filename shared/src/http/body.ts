@@ -39,20 +39,31 @@ export function jsonBody(limit: string | number = DEFAULT_JSON_LIMIT): RequestHa
 const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH']);
 
 /**
- * Keeps clients from making the server read bodies it will not use. A declared Content-Length
- * over `limit` is refused at once with 413 BODY_TOO_LARGE (the JSON parser would first read the
- * whole body and throw it away, however large). A body sent with a method whose routes take
- * none (GET, DELETE, ...) gets its response and then the connection is closed, since Node
- * would otherwise read the rest of it to reuse the connection.
+ * Keeps clients from making the server read bodies it will not use, so that no request, with
+ * or without a valid API key, makes it read more than `limit` bytes:
+ *
+ * - a declared Content-Length over `limit` is refused at once with 413 BODY_TOO_LARGE (the
+ *   JSON parser would first read the whole body and throw it away, however large);
+ * - a body without a Content-Length (chunked) on a method that takes a body is refused with
+ *   411 LENGTH_REQUIRED: its size is unknown until it has been read, and the JSON parser reads
+ *   the rest of an over-limit body before answering, as Node does for any body a response
+ *   leaves unread;
+ * - a body sent with a method whose routes take none (GET, DELETE, ...) gets its response and
+ *   then the connection is closed, since Node would otherwise read the rest of it to reuse
+ *   the connection.
+ *
+ * A refused request's connection is closed after the response; a client still sending may
+ * see the connection reset instead.
  */
 export function bodyLimitGuard(limit: string | number = DEFAULT_JSON_LIMIT): RequestHandler {
   const maxBytes = limitInBytes(limit);
   return (req, res, next) => {
     const declared = req.headers['content-length'];
-    const hasBody =
-      declared === undefined ? req.headers['transfer-encoding'] !== undefined : declared !== '0';
-    if (!hasBody) return next();
+    const chunked = declared === undefined && req.headers['transfer-encoding'] !== undefined;
+    if (declared === undefined && !chunked) return next();
+    if (declared === '0') return next();
 
+    const takesBody = BODY_METHODS.has(req.method);
     if (declared !== undefined && Number(declared) > maxBytes) {
       res.setHeader('Connection', 'close');
       return next(
@@ -63,7 +74,18 @@ export function bodyLimitGuard(limit: string | number = DEFAULT_JSON_LIMIT): Req
         ),
       );
     }
-    if (!BODY_METHODS.has(req.method)) res.setHeader('Connection', 'close');
+    if (chunked && takesBody) {
+      res.setHeader('Connection', 'close');
+      return next(
+        new AppError(
+          'LENGTH_REQUIRED',
+          `send the request body with a Content-Length (at most ${maxBytes} bytes); ` +
+            'chunked bodies are not accepted',
+          { status: 411, details: { limitBytes: maxBytes } },
+        ),
+      );
+    }
+    if (!takesBody) res.setHeader('Connection', 'close');
     next();
   };
 }

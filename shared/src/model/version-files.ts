@@ -236,7 +236,7 @@ export async function openModelVersion(files: VersionFiles): Promise<LoadedVersi
   let encoder: EncoderModel | undefined;
   try {
     const ids = { users: files.userIds.length, items: files.itemIds.length };
-    checkIdMaps(files.manifest.versionId, ids, model);
+    checkModelShape(files.manifest, ids, model);
     encoder = await openVersionEncoder(files, model.dim);
   } catch (error) {
     await model.release();
@@ -256,18 +256,38 @@ export async function openModelVersion(files: VersionFiles): Promise<LoadedVersi
   };
 }
 
-/** Refuses a version whose id maps do not have one id per row of the embedding model. */
-export function checkIdMaps(
-  versionId: string,
+/**
+ * Largest embedding dimension a version may have: far above any CML model's, and a bound on
+ * what a crafted model can make a loader allocate per row.
+ */
+export const MAX_DIM = 4096;
+
+/**
+ * Refuses an embedding model that does not match its version: one row per id in the id maps,
+ * the dimension and counts the manifest records, and a dimension of at most MAX_DIM.
+ */
+export function checkModelShape(
+  manifest: Pick<Manifest, 'versionId' | 'dim' | 'numUsers' | 'numItems'>,
   ids: { users: number; items: number },
-  model: { numUsers: number; numItems: number },
+  model: { dim: number; numUsers: number; numItems: number },
 ): void {
+  const problems: string[] = [];
   if (ids.users !== model.numUsers || ids.items !== model.numItems) {
-    throw new AppError(
-      'ARTIFACT_FORMAT',
-      `version ${versionId}: id maps (${ids.users} users, ${ids.items} items) do not match ` +
-        `the model (${model.numUsers} users, ${model.numItems} items)`,
+    problems.push(
+      `id maps (${ids.users} users, ${ids.items} items) do not match the model ` +
+        `(${model.numUsers} users, ${model.numItems} items)`,
     );
+  }
+  const { dim, numUsers, numItems } = manifest;
+  if (dim !== model.dim || numUsers !== model.numUsers || numItems !== model.numItems) {
+    problems.push(
+      `the manifest records dim ${dim}, ${numUsers} users and ${numItems} items, the model ` +
+        `has dim ${model.dim}, ${model.numUsers} users and ${model.numItems} items`,
+    );
+  }
+  if (model.dim > MAX_DIM) problems.push(`dim ${model.dim} is above the limit of ${MAX_DIM}`);
+  if (problems.length > 0) {
+    throw new AppError('ARTIFACT_FORMAT', `version ${manifest.versionId}: ${problems.join('; ')}`);
   }
 }
 
@@ -420,7 +440,8 @@ export async function parseStrings(
     new AppError('ARTIFACT_FORMAT', `version ${versionId}: ${name} is not a list of strings`);
   const open = bytes.indexOf(OPEN_BRACKET);
   const close = bytes.lastIndexOf(CLOSE_BRACKET);
-  const blank = (from: number, to: number) => bytes.toString('utf8', from, to).trim() === '';
+  // Only JSON's own whitespace may surround the array (String.trim would also pass a BOM).
+  const blank = (from: number, to: number) => bytes.subarray(from, to).every(isJsonWhitespace);
   if (open === -1 || close < open || !blank(0, open) || !blank(close + 1, bytes.length)) {
     throw notStrings();
   }
@@ -484,6 +505,10 @@ const [QUOTE, BACKSLASH, COMMA] = ['"', '\\', ','].map((char) => char.charCodeAt
 const [OPEN_BRACKET, CLOSE_BRACKET, OPEN_BRACE, CLOSE_BRACE] = ['[', ']', '{', '}'].map((char) =>
   char.charCodeAt(0),
 );
+
+function isJsonWhitespace(byte: number): boolean {
+  return byte === 0x20 || byte === 0x09 || byte === 0x0a || byte === 0x0d;
+}
 
 function jsonBytes(value: unknown): Uint8Array {
   return Buffer.from(JSON.stringify(value));

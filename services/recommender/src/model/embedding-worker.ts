@@ -1,11 +1,13 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { loadEmbeddingModel, type EmbeddingModel } from '@cml-rec/shared/onnx/index';
-import { checkIdMaps } from '@cml-rec/shared/model/version-files';
+import { AppError } from '@cml-rec/shared/errors';
+import { checkModelShape, type Manifest } from '@cml-rec/shared/model/version-files';
 import { failedTask, yieldCpuToServing, type TaskResponse } from './worker-task.js';
 
 /** What `extractVectors` sends: the embeddings.onnx bytes (transferred, not copied). */
 export interface ExtractRequest {
-  versionId: string;
+  /** What the manifest records: the model must agree. */
+  manifest: Pick<Manifest, 'versionId' | 'dim' | 'numUsers' | 'numItems'>;
   embeddings: Uint8Array;
   /** How many ids the version's id maps hold: the model must have one row per id. */
   ids: { users: number; items: number };
@@ -38,7 +40,7 @@ async function extract(request: ExtractRequest): Promise<TaskResponse<ExtractedV
       sessionOptions: { intraOpNumThreads: 1, interOpNumThreads: 1 },
     });
     const loaded = model;
-    checkIdMaps(request.versionId, request.ids, loaded);
+    checkModelShape(request.manifest, request.ids, loaded);
     const userVectors = await embedAll(
       (rows) => loaded.embedUsers(rows),
       loaded.numUsers,
@@ -67,7 +69,15 @@ async function embedAll(
     const end = Math.min(count, start + ROWS_PER_RUN);
     const rows = new Int32Array(end - start);
     for (let n = 0; n < rows.length; n++) rows[n] = start + n;
-    vectors.set(await embed(rows), start * dim);
+    const values = await embed(rows);
+    // A model whose output has fewer rows than asked would leave zero vectors behind.
+    if (values.length !== rows.length * dim) {
+      throw new AppError(
+        'ARTIFACT_FORMAT',
+        `the embedding model returned ${values.length} values for ${rows.length} rows of dim ${dim}`,
+      );
+    }
+    vectors.set(values, start * dim);
   }
   return vectors;
 }

@@ -1,5 +1,5 @@
 import { parentPort, workerData } from 'node:worker_threads';
-import { buildHnsw } from './item-index.js';
+import { buildHnsw, whileNativeTaskRuns } from './item-index.js';
 import { failedTask, yieldCpuToServing, type TaskResponse } from './worker-task.js';
 
 /** What `ItemIndex.build` sends: the vectors live in a SharedArrayBuffer. */
@@ -15,7 +15,7 @@ export interface BuildRequest {
 async function build(request: BuildRequest): Promise<TaskResponse<null>> {
   try {
     const hnsw = buildHnsw(request.vectors, request.dim, request.m, request.efConstruction);
-    await hnsw.writeIndex(request.file);
+    await whileNativeTaskRuns(hnsw, hnsw.writeIndex(request.file));
     return { ok: true, result: null };
   } catch (error) {
     return failedTask(error);

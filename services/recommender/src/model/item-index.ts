@@ -94,7 +94,7 @@ export class ItemIndex {
         file,
       });
       const hnsw = new hnswlib.HierarchicalNSW('l2', dim);
-      await hnsw.readIndex(file);
+      await whileNativeTaskRuns(hnsw, hnsw.readIndex(file));
       return new ItemIndex(shared, dim, hnsw, parameters);
     } finally {
       await rm(file, { force: true });
@@ -117,7 +117,7 @@ export class ItemIndex {
   ): Promise<ItemIndex> {
     checkShape(vectors, dim);
     const hnsw = new hnswlib.HierarchicalNSW('l2', dim);
-    await hnsw.readIndex(file);
+    await whileNativeTaskRuns(hnsw, hnsw.readIndex(file));
     if (hnsw.getCurrentCount() !== vectors.length / dim) {
       throw new Error(
         `index file ${file} holds ${hnsw.getCurrentCount()} items, not ${vectors.length / dim}`,
@@ -132,8 +132,9 @@ export class ItemIndex {
   }
 
   writeIndex(file: string): Promise<boolean> {
-    if (!this.graph.hnsw) throw new Error('the HNSW graph of this index has been freed');
-    return this.graph.hnsw.writeIndex(file);
+    const hnsw = this.graph.hnsw;
+    if (!hnsw) throw new Error('the HNSW graph of this index has been freed');
+    return whileNativeTaskRuns(hnsw, hnsw.writeIndex(file));
   }
 
   /**
@@ -158,8 +159,10 @@ export class ItemIndex {
       try {
         const empty = new hnswlib.HierarchicalNSW('l2', dim);
         empty.initIndex(1);
-        await empty.writeIndex(file);
-        await hnsw.readIndex(file);
+        await whileNativeTaskRuns(empty, empty.writeIndex(file));
+        // A save of this graph still running would read it while it is deleted.
+        await nativeTasksDone(hnsw);
+        await whileNativeTaskRuns(hnsw, hnsw.readIndex(file));
       } finally {
         await rm(file, { force: true });
       }
@@ -238,6 +241,36 @@ export class ItemIndex {
     }
     return heap.sorted();
   }
+}
+
+/** Each wrapper with a native task running, and a promise settled when all of its tasks are. */
+const busyWrappers = new Map<object, Promise<unknown>>();
+
+/**
+ * Awaits a task that hnswlib-node runs on libuv's thread pool while keeping its wrapper
+ * reachable. The task holds a raw pointer to the wrapper's graph but no reference to the
+ * wrapper: once V8 optimises a caller that does not use the wrapper after the await, a
+ * collection during the task can delete the graph under it (a double free, seen in a stress
+ * test of the disposer).
+ */
+export async function whileNativeTaskRuns<T>(wrapper: object, task: Promise<T>): Promise<T> {
+  const settled = task.then(
+    () => undefined,
+    () => undefined,
+  );
+  const previous = busyWrappers.get(wrapper);
+  const all = previous ? Promise.all([previous, settled]) : settled;
+  busyWrappers.set(wrapper, all);
+  try {
+    return await task;
+  } finally {
+    if (busyWrappers.get(wrapper) === all) busyWrappers.delete(wrapper);
+  }
+}
+
+/** Settles once no native task of the wrapper is running (a graph being saved, say). */
+function nativeTasksDone(wrapper: object): Promise<unknown> {
+  return busyWrappers.get(wrapper) ?? Promise.resolve();
 }
 
 interface Graph {

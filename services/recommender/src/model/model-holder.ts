@@ -251,7 +251,10 @@ export class ModelHolder {
       // graph and encoder once they are surely done (a late search falls back to exact).
       const release = model.releaser();
       const timer = setTimeout(
-        () => void release().catch(() => undefined),
+        () =>
+          void release().catch((error: unknown) =>
+            this.logger.warn({ err: error, version: id }, 'failed to free a replaced model'),
+          ),
         this.options.releaseDelayMs ?? DEFAULT_RELEASE_DELAY_MS,
       );
       timer.unref();

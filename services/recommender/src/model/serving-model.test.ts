@@ -5,7 +5,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { FileArtifactStore } from '@cml-rec/shared/artifacts/store';
 import { AppError } from '@cml-rec/shared/errors';
-import { writeModelVersion } from '@cml-rec/shared/model/version-files';
+import { MANIFEST, writeModelVersion } from '@cml-rec/shared/model/version-files';
 import { randomEncoder, randomFloats, seededRandom } from '@cml-rec/shared/onnx/testing';
 import { ServingModel } from './serving-model.js';
 
@@ -90,6 +90,34 @@ describe('recommender > serving model > load', () => {
         assert.match(error.message, /id maps \(10 users, 39 items\) do not match the model/);
         return true;
       },
+    );
+  });
+
+  it('refuses a version whose model or id maps disagree with its manifest', async () => {
+    const { tables, ids } = version(3, 10, 40);
+    const load = (id: string, checksum: string) =>
+      ServingModel.load(store, { id, checksum }, parameters);
+    const refused = (pattern: RegExp) => (error: unknown) => {
+      assert.ok(error instanceof AppError, String(error));
+      assert.equal(error.code, 'ARTIFACT_FORMAT');
+      assert.match(error.message, pattern);
+      return true;
+    };
+
+    const repeated = { users: ids.users, items: [...ids.items.slice(0, 39), 'item-7'] };
+    const withRepeat = await writeModelVersion(store, 'v-repeat', tables, repeated);
+    await assert.rejects(
+      load('v-repeat', withRepeat.checksum),
+      refused(/item-ids\.json: id "item-7" appears at rows 7 and 39/),
+    );
+
+    // A manifest that records other counts than the model (rewritten with its new checksum).
+    const written = await writeModelVersion(store, 'v-manifest', tables, ids);
+    const manifest = { ...written.manifest, numItems: 41 };
+    const checksum = await store.put('v-manifest', MANIFEST, Buffer.from(JSON.stringify(manifest)));
+    await assert.rejects(
+      load('v-manifest', checksum),
+      refused(/the manifest records dim 8, 10 users and 41 items, the model has dim 8/),
     );
   });
 });

@@ -1,6 +1,9 @@
 import type { ArtifactStore } from '@cml-rec/shared/artifacts/store';
+import { AppError } from '@cml-rec/shared/errors';
 import {
   EMBEDDINGS,
+  ITEM_IDS,
+  USER_IDS,
   openVersionEncoder,
   readVersionFiles,
   type VersionFiles,
@@ -51,8 +54,8 @@ export class ServingModel {
     const { dim, userVectors, itemVectors } = await extractVectors(files);
     const encoder = await openFeatureEncoder(files, dim);
     try {
-      const userIndexes = await indexById(files.userIds);
-      const itemIndexes = await indexById(files.itemIds);
+      const userIndexes = await indexById(files.userIds, `version ${version.id}: ${USER_IDS}`);
+      const itemIndexes = await indexById(files.itemIds, `version ${version.id}: ${ITEM_IDS}`);
       const index = await ItemIndex.build(itemVectors, dim, parameters);
       return new ServingModel(
         version.id,
@@ -86,8 +89,8 @@ export class ServingModel {
       options.dim,
       options.itemIds,
       options.userIds,
-      await indexById(options.userIds),
-      await indexById(options.itemIds),
+      await indexById(options.userIds, `${options.versionId}: user ids`),
+      await indexById(options.itemIds, `${options.versionId}: item ids`),
       options.userVectors,
       options.index,
       options.encoder,
@@ -149,20 +152,26 @@ async function openFeatureEncoder(
   };
 }
 
+/** How long reading a version's vectors may take before the load is refused. */
+const EXTRACT_TIMEOUT_MS = 10 * 60_000;
+
 /**
  * Every user and item vector of the version, from a worker thread (see embedding-worker.ts).
  * The embeddings file is handed over, not copied: the caller must not use it afterwards.
  */
 function extractVectors(files: VersionFiles): Promise<ExtractedVectors> {
   const embeddings = ownBuffer(files.embeddings);
+  const { versionId, dim, numUsers, numItems } = files.manifest;
   const request: ExtractRequest = {
-    versionId: files.manifest.versionId,
+    manifest: { versionId, dim, numUsers, numItems },
     embeddings,
     ids: { users: files.userIds.length, items: files.itemIds.length },
   };
   return runWorkerTask(new URL('./embedding-worker.js', import.meta.url), request, {
     failureCode: 'MODEL_LOAD_FAILED',
     label: `version ${files.manifest.versionId}: reading the vectors out of ${EMBEDDINGS} failed`,
+    // A crafted model could compute forever; a genuine one takes seconds per million rows.
+    timeoutMs: EXTRACT_TIMEOUT_MS,
     transfer: [embeddings.buffer as ArrayBuffer],
   });
 }
@@ -180,12 +189,22 @@ function ownBuffer(bytes: Uint8Array): Uint8Array {
  * id → position, built in slices so a million ids do not hold the event loop in one go: 10,000
  * ids take about 5 ms here (50,000 took about 25 ms, visible in the p99 during a swap).
  */
-async function indexById(ids: string[]): Promise<Map<string, number>> {
+async function indexById(ids: string[], label: string): Promise<Map<string, number>> {
   const map = new Map<string, number>();
   const slice = 10_000;
   for (let start = 0; start < ids.length; start += slice) {
     const end = Math.min(ids.length, start + slice);
-    for (let n = start; n < end; n++) map.set(ids[n], n);
+    for (let n = start; n < end; n++) {
+      // A repeated id would leave one of its rows unreachable by id.
+      const earlier = map.get(ids[n]);
+      if (earlier !== undefined) {
+        throw new AppError(
+          'ARTIFACT_FORMAT',
+          `${label}: id ${JSON.stringify(ids[n])} appears at rows ${earlier} and ${n}`,
+        );
+      }
+      map.set(ids[n], n);
+    }
     if (end < ids.length) await new Promise((resolve) => setImmediate(resolve));
   }
   return map;

@@ -8,32 +8,62 @@ import { AppError } from '@cml-rec/shared/errors';
  */
 export type TaskResponse<T> = { ok: true; result: T } | { ok: false; code?: string; error: string };
 
+export interface WorkerTaskOptions {
+  /** The code of the AppError when the worker ends without a result or times out. */
+  failureCode: string;
+  /** Prefixes every error message: what was being done. */
+  label: string;
+  transfer?: TransferListItem[];
+  /** The worker is terminated and the task refused after this long (ms); default: no limit. */
+  timeoutMs?: number;
+}
+
 /**
  * Runs one task in a fresh worker thread that posts a single TaskResponse and is then
  * terminated. Every way the worker can end without a result (an exception outside the task,
- * a crash, an exit) rejects with an AppError carrying `failureCode`.
+ * a crash, an exit, the time limit) rejects with an AppError carrying `failureCode`.
  */
 export function runWorkerTask<T>(
   script: URL,
   request: unknown,
-  options: { failureCode: string; label: string; transfer?: TransferListItem[] },
+  options: WorkerTaskOptions,
 ): Promise<T> {
   const { failureCode, label } = options;
   return new Promise((resolve, reject) => {
     const worker = new Worker(script, { workerData: request, transferList: options.transfer });
     let settled = false;
-    worker.once('message', (response: TaskResponse<T>) => {
+    const settle = (outcome: () => void) => {
+      if (settled) return;
       settled = true;
-      if (response.ok) resolve(response.result);
-      else reject(new AppError(response.code ?? failureCode, `${label}: ${response.error}`));
+      clearTimeout(timer);
+      outcome();
+    };
+    const timer =
+      options.timeoutMs === undefined
+        ? undefined
+        : setTimeout(() => {
+            settle(() =>
+              reject(
+                new AppError(failureCode, `${label}: no result after ${options.timeoutMs} ms`),
+              ),
+            );
+            void worker.terminate();
+          }, options.timeoutMs);
+    worker.once('message', (response: TaskResponse<T>) => {
+      settle(() =>
+        response.ok
+          ? resolve(response.result)
+          : reject(new AppError(response.code ?? failureCode, `${label}: ${response.error}`)),
+      );
       void worker.terminate();
     });
     worker.once('error', (error) => {
-      settled = true;
-      reject(new AppError(failureCode, `${label}: the worker crashed`, { cause: error }));
+      settle(() =>
+        reject(new AppError(failureCode, `${label}: the worker crashed`, { cause: error })),
+      );
     });
     worker.once('exit', (code) => {
-      if (!settled) reject(new AppError(failureCode, `${label}: the worker exited with ${code}`));
+      settle(() => reject(new AppError(failureCode, `${label}: the worker exited with ${code}`)));
     });
   });
 }
