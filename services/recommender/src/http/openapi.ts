@@ -43,6 +43,11 @@ export function openApiDocument(options: { maxK: number; maxSessionItems: number
     '401': error('Missing or invalid API key (UNAUTHENTICATED).'),
     '503': error('No model version loaded yet (NOT_READY).'),
   };
+  const bodyErrors = {
+    '411': error('Chunked body: send it with a Content-Length (LENGTH_REQUIRED).'),
+    '413': error('Body over BODY_LIMIT (BODY_TOO_LARGE).'),
+    '415': error('Charset other than UTF-8 or unknown Content-Encoding (UNSUPPORTED_*).'),
+  };
   const secured = { security: [{ apiKey: [] }] };
   const rolloutIdParameter = {
     name: 'rolloutId',
@@ -229,7 +234,7 @@ export function openApiDocument(options: { maxK: number; maxSessionItems: number
             '200': json(ref('RecommendationList')),
             ...common,
             '404': error('No session item is known to the model (NO_KNOWN_ITEMS).'),
-            '413': error('Body over the size limit (BODY_TOO_LARGE).'),
+            ...bodyErrors,
           },
         },
       },
@@ -277,6 +282,7 @@ export function openApiDocument(options: { maxK: number; maxSessionItems: number
               },
             }),
             ...common,
+            ...bodyErrors,
             '409': error('The serving version has no encoder (ENCODER_UNAVAILABLE).'),
           },
         },
@@ -307,6 +313,7 @@ export function openApiDocument(options: { maxK: number; maxSessionItems: number
           responses: {
             '200': json(ref('Rollout')),
             ...common,
+            ...bodyErrors,
             '404': error('A variant names an unregistered version (VERSION_NOT_FOUND).'),
             '409': error(
               'Another rollout started concurrently outside this service (ROLLOUT_CONFLICT): ' +
