@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import type { AddressInfo } from 'node:net';
 import { loadDatabaseConfig, openDatabase } from '@cml-rec/shared/db/database';
+import { answerClientErrors } from '@cml-rec/shared/http/errors';
 import { createLogger } from '@cml-rec/shared/logging/logger';
 import { loadIngestConfig } from './config.js';
 import { createIngestConsumer } from './consumer/ingestConsumer.js';
@@ -56,6 +57,7 @@ async function main(): Promise<void> {
   if (config.authDisabled) logger.warn({}, 'API-key check disabled (AUTH_DISABLED=true)');
 
   const server = app.listen(config.port, config.host);
+  answerClientErrors(server);
   await new Promise<void>((resolve, reject) => {
     server.once('listening', resolve);
     server.once('error', reject);

@@ -7,6 +7,7 @@ import { createApp } from './http/app.js';
 import { closeServer, listen } from './http/server.js';
 import { ItemCatalog } from './item-catalog.js';
 import { createMetrics, type RecommenderMetrics } from './metrics.js';
+import { removeStaleGraphFiles } from './model/item-index.js';
 import { ModelHolder } from './model/model-holder.js';
 import { ImpressionLog } from './rollouts/impressions.js';
 import { SeenItems } from './seen-items.js';
@@ -39,6 +40,11 @@ export async function startRecommender(options: {
   defaultMetrics?: boolean;
 }): Promise<Recommender> {
   const { config, pool, store, logger } = options;
+  const stale = await removeStaleGraphFiles().catch((error: unknown) => {
+    logger.warn({ err: error }, 'could not look for stale HNSW graph files');
+    return [];
+  });
+  if (stale.length > 0) logger.info({ files: stale }, 'removed graph files a killed load left');
   const metrics = createMetrics({ defaultMetrics: options.defaultMetrics });
   const models = new ModelHolder(
     pool,

@@ -5,7 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import express from 'express';
 import { silentLogger } from '../logging/logger.js';
 import { bodyLimitGuard, jsonBody, parseByteSize } from './body.js';
-import { errorHandler } from './errors.js';
+import { answerClientErrors, errorHandler } from './errors.js';
 
 const LIMIT = 1024;
 
@@ -42,6 +42,7 @@ describe('http > body', () => {
     app.post('/echo', jsonBody(LIMIT), (req, res) => void res.json(req.body));
     app.use(errorHandler(silentLogger));
     server = app.listen(0, '127.0.0.1');
+    answerClientErrors(server);
     await new Promise((resolve) => server.once('listening', resolve));
     port = (server.address() as AddressInfo).port;
   });
@@ -129,5 +130,22 @@ describe('http > body', () => {
       status: 415,
       code: 'UNSUPPORTED_ENCODING',
     });
+    assert.deepEqual(await post('not gzip at all', { 'content-encoding': 'gzip' }), {
+      status: 400,
+      code: 'MALFORMED_BODY_ENCODING',
+    });
+  });
+
+  it('answers what the HTTP parser refuses with a JSON error too', async () => {
+    for (const request of [
+      'POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n',
+      'POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\n',
+      'GARBAGE\r\n\r\n',
+    ]) {
+      const { text, closed } = await exchange(port, request);
+      assert.match(text, /^HTTP\/1\.1 400 Bad Request\r\n/, request);
+      assert.match(text, /\{"error":\{"code":"MALFORMED_REQUEST","message":"[^"]+"\}\}$/, request);
+      assert.ok(closed);
+    }
   });
 });

@@ -1,3 +1,5 @@
+import { STATUS_CODES, type Server } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { ErrorRequestHandler, Express, RequestHandler } from 'express';
 import { AppError } from '../errors.js';
 import type { Logger } from '../logging/logger.js';
@@ -111,7 +113,17 @@ const BODY_PARSER_ERRORS: Record<string, { code: string; message: string }> = {
 function toAppError(error: unknown): AppError {
   if (error instanceof AppError) return error;
 
-  const candidate = error as { status?: number; type?: string; message?: string };
+  const candidate = error as { status?: number; type?: string; message?: string; code?: string };
+  // zlib's errors (Z_DATA_ERROR, ...) from a body that its Content-Encoding does not decode.
+  if (candidate.status === 400 && candidate.code?.startsWith('Z_')) {
+    return new AppError(
+      'MALFORMED_BODY_ENCODING',
+      'request body does not decode as its Content-Encoding says',
+      {
+        status: 400,
+      },
+    );
+  }
   const status = candidate.status;
   const known = candidate.type === undefined ? undefined : BODY_PARSER_ERRORS[candidate.type];
   if (known && typeof status === 'number' && status >= 400 && status < 500) {
@@ -122,4 +134,43 @@ function toAppError(error: unknown): AppError {
     return new AppError(code, candidate.message ?? 'bad request', { status });
   }
   return new AppError('INTERNAL', 'internal error', { cause: error });
+}
+
+/** What Node's HTTP parser refused, as the JSON error every other answer is. */
+const CLIENT_ERRORS: Record<string, { status: number; code: string; message: string }> = {
+  HPE_HEADER_OVERFLOW: {
+    status: 431,
+    code: 'HEADERS_TOO_LARGE',
+    message: 'request headers are too large',
+  },
+  ERR_HTTP_REQUEST_TIMEOUT: {
+    status: 408,
+    code: 'REQUEST_TIMEOUT',
+    message: 'the request was not received in time',
+  },
+};
+const MALFORMED_REQUEST = {
+  status: 400,
+  code: 'MALFORMED_REQUEST',
+  message: 'the request is not valid HTTP/1.1 (request line, headers or Content-Length)',
+};
+
+/**
+ * Answers requests that Node's HTTP parser refuses before any route sees them (a bad
+ * Content-Length, a garbled request line, oversized headers) with a JSON error body and a
+ * stable code, as the routes do, instead of Node's bare status line.
+ */
+export function answerClientErrors(server: Server): void {
+  server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => {
+    if (error.code === 'ECONNRESET' || !socket.writable) {
+      socket.destroy();
+      return;
+    }
+    const { status, code, message } = CLIENT_ERRORS[error.code ?? ''] ?? MALFORMED_REQUEST;
+    const body = JSON.stringify({ error: { code, message } });
+    socket.end(
+      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json\r\n` +
+        `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
+  });
 }

@@ -1,5 +1,6 @@
 import http from 'node:http';
 import type { Express } from 'express';
+import { answerClientErrors } from '@cml-rec/shared/http/errors';
 
 /**
  * Serves an express app on `host:port` (0: a free port) with requests and responses that are
@@ -19,6 +20,7 @@ import type { Express } from 'express';
 export function listen(app: Express, port: number, host: string): Promise<http.Server> {
   const { Request, Response } = bornWithAppPrototypes(app);
   const server = http.createServer({ IncomingMessage: Request, ServerResponse: Response }, app);
+  answerClientErrors(server);
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => {

@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict';
+import { mkdtemp, readdir, rm, utimes, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { describe, it } from 'node:test';
 import { Random } from '@cml-rec/shared/util/random';
-import { ItemIndex } from './item-index.js';
+import { ItemIndex, removeStaleGraphFiles } from './item-index.js';
 
 const parameters = { m: 16, efConstruction: 100, efSearch: 10 };
 
@@ -134,5 +137,25 @@ describe('recommender > index > freeing the graph', () => {
       assert.deepEqual(answer.neighbours, exact);
     }
     await assert.rejects(async () => index.writeIndex('/dev/null'), /graph .* has been freed/);
+  });
+});
+
+describe('recommender > index > stale graph files', () => {
+  it('removes only graph files left untouched for longer than a load takes', async () => {
+    const folder = await mkdtemp(path.join(tmpdir(), 'cml-stale-'));
+    try {
+      const old = Date.now() / 1000 - 3600;
+      for (const name of ['cml-hnsw-1-aaaa', 'cml-hnsw-2-bbbb', 'other-file']) {
+        await writeFile(path.join(folder, name), 'x');
+      }
+      await utimes(path.join(folder, 'cml-hnsw-1-aaaa'), old, old);
+      await utimes(path.join(folder, 'other-file'), old, old);
+
+      const removed = await removeStaleGraphFiles(folder, 30 * 60_000);
+      assert.deepEqual(removed, [path.join(folder, 'cml-hnsw-1-aaaa')]);
+      assert.deepEqual((await readdir(folder)).sort(), ['cml-hnsw-2-bbbb', 'other-file']);
+    } finally {
+      await rm(folder, { recursive: true, force: true });
+    }
   });
 });

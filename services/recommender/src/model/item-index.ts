@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { rm } from 'node:fs/promises';
+import { readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import hnswlib from 'hnswlib-node';
@@ -277,8 +277,38 @@ interface Graph {
   hnsw: hnswlib.HierarchicalNSW | undefined;
 }
 
+const GRAPH_FILE_PREFIX = 'cml-hnsw-';
+
 function temporaryIndexFile(): string {
-  return path.join(tmpdir(), `cml-hnsw-${process.pid}-${randomBytes(6).toString('hex')}`);
+  return path.join(
+    tmpdir(),
+    `${GRAPH_FILE_PREFIX}${process.pid}-${randomBytes(6).toString('hex')}`,
+  );
+}
+
+/**
+ * Removes graph files that a process killed mid-load left in the temporary folder (about
+ * 0.5 GB per million items; in Kubernetes an emptyDir that outlives container restarts). A
+ * file is written and read back within a load, so one untouched for `olderThanMs` belongs to
+ * no running load, whichever process sharing the folder made it. Returns the files removed.
+ */
+export async function removeStaleGraphFiles(
+  folder = tmpdir(),
+  olderThanMs = 30 * 60_000,
+): Promise<string[]> {
+  const removed: string[] = [];
+  for (const name of await readdir(folder)) {
+    if (!name.startsWith(GRAPH_FILE_PREFIX)) continue;
+    const file = path.join(folder, name);
+    const modified = await stat(file).then(
+      (info) => info.mtimeMs,
+      () => undefined,
+    );
+    if (modified === undefined || Date.now() - modified < olderThanMs) continue;
+    await rm(file, { force: true });
+    removed.push(file);
+  }
+  return removed;
 }
 
 /** `vectors` itself when it is on shared memory, else a shared copy (one memcpy). */
