@@ -109,31 +109,31 @@ const BODY_PARSER_ERRORS: Record<string, { code: string; message: string }> = {
   },
 };
 
+/** zlib's errors (Z_DATA_ERROR, ...) from a body that its Content-Encoding does not decode. */
+const UNDECODABLE_BODY = {
+  code: 'MALFORMED_BODY_ENCODING',
+  message: 'request body does not decode as its Content-Encoding says',
+};
+
 /** Maps express/body-parser errors (which carry `status` and `type`) to stable codes. */
 function toAppError(error: unknown): AppError {
   if (error instanceof AppError) return error;
 
-  const candidate = error as { status?: number; type?: string; message?: string; code?: string };
-  // zlib's errors (Z_DATA_ERROR, ...) from a body that its Content-Encoding does not decode.
-  if (candidate.status === 400 && candidate.code?.startsWith('Z_')) {
-    return new AppError(
-      'MALFORMED_BODY_ENCODING',
-      'request body does not decode as its Content-Encoding says',
-      {
-        status: 400,
-      },
-    );
+  const { status, type, code, message } = error as {
+    status?: number;
+    type?: string;
+    code?: string;
+    message?: string;
+  };
+  if (typeof status !== 'number' || status < 400 || status >= 500) {
+    return new AppError('INTERNAL', 'internal error', { cause: error });
   }
-  const status = candidate.status;
-  const known = candidate.type === undefined ? undefined : BODY_PARSER_ERRORS[candidate.type];
-  if (known && typeof status === 'number' && status >= 400 && status < 500) {
-    return new AppError(known.code, known.message, { status });
-  }
-  if (typeof status === 'number' && status >= 400 && status < 500) {
-    const code = status === 415 ? 'UNSUPPORTED_MEDIA_TYPE' : 'BAD_REQUEST';
-    return new AppError(code, candidate.message ?? 'bad request', { status });
-  }
-  return new AppError('INTERNAL', 'internal error', { cause: error });
+  const known =
+    (type === undefined ? undefined : BODY_PARSER_ERRORS[type]) ??
+    (code?.startsWith('Z_') ? UNDECODABLE_BODY : undefined);
+  if (known) return new AppError(known.code, known.message, { status });
+  const generic = status === 415 ? 'UNSUPPORTED_MEDIA_TYPE' : 'BAD_REQUEST';
+  return new AppError(generic, message ?? 'bad request', { status });
 }
 
 /** What Node's HTTP parser refused, as the JSON error every other answer is. */

@@ -1,8 +1,7 @@
-import { parentPort, workerData } from 'node:worker_threads';
-import { loadEmbeddingModel, type EmbeddingModel } from '@cml-rec/shared/onnx/index';
+import { loadEmbeddingModel } from '@cml-rec/shared/onnx/index';
 import { AppError } from '@cml-rec/shared/errors';
 import { checkModelShape, type Manifest } from '@cml-rec/shared/model/version-files';
-import { failedTask, yieldCpuToServing, type TaskResponse } from './worker-task.js';
+import { serveWorkerTask } from './worker-task.js';
 
 /** What `extractVectors` sends: the embeddings.onnx bytes (transferred, not copied). */
 export interface ExtractRequest {
@@ -31,31 +30,20 @@ const ROWS_PER_RUN = 65_536;
  * thread because creating the session alone held the event loop for about 0.4 s for a
  * million-item model (256 MB of weights), and the copies out of it for as long again.
  */
-async function extract(request: ExtractRequest): Promise<TaskResponse<ExtractedVectors>> {
-  let model: EmbeddingModel | undefined;
+async function extract(request: ExtractRequest): Promise<ExtractedVectors> {
+  // One intra-op thread: a Gather needs no parallelism, and the pool's threads would inherit
+  // this thread's low priority anyway.
+  const model = await loadEmbeddingModel(request.embeddings, {
+    sessionOptions: { intraOpNumThreads: 1, interOpNumThreads: 1 },
+  });
   try {
-    // One intra-op thread: a Gather needs no parallelism, and the pool's threads would inherit
-    // this thread's low priority anyway.
-    model = await loadEmbeddingModel(request.embeddings, {
-      sessionOptions: { intraOpNumThreads: 1, interOpNumThreads: 1 },
-    });
-    const loaded = model;
-    checkModelShape(request.manifest, request.ids, loaded);
-    const userVectors = await embedAll(
-      (rows) => loaded.embedUsers(rows),
-      loaded.numUsers,
-      loaded.dim,
-    );
-    const itemVectors = await embedAll(
-      (rows) => loaded.embedItems(rows),
-      loaded.numItems,
-      loaded.dim,
-    );
-    return { ok: true, result: { dim: loaded.dim, userVectors, itemVectors } };
-  } catch (error) {
-    return failedTask(error);
+    checkModelShape(request.manifest, request.ids, model);
+    const { dim, numUsers, numItems } = model;
+    const userVectors = await embedAll((rows) => model.embedUsers(rows), numUsers, dim);
+    const itemVectors = await embedAll((rows) => model.embedItems(rows), numItems, dim);
+    return { dim, userVectors, itemVectors };
   } finally {
-    await model?.release();
+    await model.release();
   }
 }
 
@@ -82,8 +70,4 @@ async function embedAll(
   return vectors;
 }
 
-if (parentPort) {
-  const port = parentPort;
-  yieldCpuToServing();
-  void extract(workerData as ExtractRequest).then((response) => port.postMessage(response));
-}
+serveWorkerTask(extract);

@@ -58,18 +58,16 @@ export class ItemIndex {
    * and a boxed number per dimension) for the young-generation collector to sweep.
    */
   private readonly queryPoint: number[];
-  /** The graph, shared with copies made by withEfSearch; emptied by the disposer. */
-  private readonly graph: Graph;
 
+  /** `graph` is shared with the copies withEfSearch makes; the disposer empties it. */
   private constructor(
     private readonly vectors: Float32Array,
     readonly dim: number,
-    graph: hnswlib.HierarchicalNSW | Graph,
+    private readonly graph: Graph,
     private readonly parameters: IndexParameters,
   ) {
     this.numItems = vectors.length / dim;
     this.queryPoint = new Array<number>(dim).fill(0);
-    this.graph = graph instanceof hnswlib.HierarchicalNSW ? { hnsw: graph } : graph;
   }
 
   /**
@@ -95,7 +93,7 @@ export class ItemIndex {
       });
       const hnsw = new hnswlib.HierarchicalNSW('l2', dim);
       await whileNativeTaskRuns(hnsw, hnsw.readIndex(file));
-      return new ItemIndex(shared, dim, hnsw, parameters);
+      return new ItemIndex(shared, dim, { hnsw }, parameters);
     } finally {
       await rm(file, { force: true });
     }
@@ -105,7 +103,7 @@ export class ItemIndex {
   static buildSync(vectors: Float32Array, dim: number, parameters: IndexParameters): ItemIndex {
     checkShape(vectors, dim);
     const hnsw = buildHnsw(vectors, dim, parameters.m, parameters.efConstruction);
-    return new ItemIndex(vectors, dim, hnsw, parameters);
+    return new ItemIndex(vectors, dim, { hnsw }, parameters);
   }
 
   /** Reads the graph that `writeIndex` saved for these vectors (benchmarks reuse big graphs). */
@@ -123,7 +121,7 @@ export class ItemIndex {
         `index file ${file} holds ${hnsw.getCurrentCount()} items, not ${vectors.length / dim}`,
       );
     }
-    return new ItemIndex(vectors, dim, hnsw, parameters);
+    return new ItemIndex(vectors, dim, { hnsw }, parameters);
   }
 
   /** The same graph and vectors searched with another ef (benchmarks compare several). */

@@ -169,7 +169,7 @@ function extractVectors(files: VersionFiles): Promise<ExtractedVectors> {
   };
   return runWorkerTask(new URL('./embedding-worker.js', import.meta.url), request, {
     failureCode: 'MODEL_LOAD_FAILED',
-    label: `version ${files.manifest.versionId}: reading the vectors out of ${EMBEDDINGS} failed`,
+    label: `version ${versionId}: reading the vectors out of ${EMBEDDINGS} failed`,
     // A crafted model could compute forever; a genuine one takes seconds per million rows.
     timeoutMs: EXTRACT_TIMEOUT_MS,
     transfer: [embeddings.buffer as ArrayBuffer],

@@ -1,6 +1,6 @@
 import os from 'node:os';
-import { Worker, type TransferListItem } from 'node:worker_threads';
-import { AppError } from '@cml-rec/shared/errors';
+import { parentPort, Worker, workerData, type TransferListItem } from 'node:worker_threads';
+import { AppError, errorMessage } from '@cml-rec/shared/errors';
 
 /**
  * What a task worker posts back: its result, or an error reduced to what survives a message
@@ -68,12 +68,25 @@ export function runWorkerTask<T>(
   });
 }
 
-/** Turns what a task threw into the TaskResponse the parent rebuilds an AppError from. */
-export function failedTask(error: unknown): { ok: false; code?: string; error: string } {
-  const message = error instanceof Error ? error.message : String(error);
-  return error instanceof AppError
-    ? { ok: false, code: error.code, error: message }
-    : { ok: false, error: message };
+/**
+ * The worker side of runWorkerTask: when this module runs as a worker thread, lowers its
+ * priority (see yieldCpuToServing), runs `task` on the workerData and posts its result, or
+ * what it threw reduced to a code and a message.
+ */
+export function serveWorkerTask<Request, T>(task: (request: Request) => Promise<T>): void {
+  if (!parentPort) return;
+  const port = parentPort;
+  yieldCpuToServing();
+  void task(workerData as Request)
+    .then(
+      (result): TaskResponse<T> => ({ ok: true, result }),
+      (error: unknown): TaskResponse<T> => ({
+        ok: false,
+        ...(error instanceof AppError && { code: error.code }),
+        error: errorMessage(error),
+      }),
+    )
+    .then((response) => port.postMessage(response));
 }
 
 /**
@@ -84,7 +97,7 @@ export function failedTask(error: unknown): { ok: false; code?: string; error: s
  * only that thread shows nice 19 in /proc/<pid>/task) and threads it starts afterwards inherit
  * it, so this lowers the worker and its helpers, not the server.
  */
-export function yieldCpuToServing(): void {
+function yieldCpuToServing(): void {
   try {
     os.setPriority(os.constants.priority.PRIORITY_LOW);
   } catch {
